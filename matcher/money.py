@@ -1,0 +1,46 @@
+"""Money as exact decimals: strings in JSON, integer pence inside, half-up to the penny.
+
+Binary floats cannot represent most penny amounts, and a council's finance team reconciles
+to the penny, so a fee never touches a float on its way through matcher.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+# Plain decimal notation, at most two decimal places, no sign, no exponent: "4200", "4200.5",
+# "4200.50". Scientific notation ("4.2e3") and sub-penny amounts are refused at the boundary.
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"
+PENNY = Decimal("0.01")
+
+
+def _canonical_money(value: str) -> str:
+    """Normalise to exactly two decimal places so equal amounts hash equally."""
+    return str(Decimal(value).quantize(PENNY))
+
+
+MoneyStr = Annotated[
+    str,
+    Field(pattern=MONEY_PATTERN, examples=["4200.00"], description='GBP, e.g. "4200.00"'),
+    AfterValidator(_canonical_money),
+]
+
+
+def to_pence(value: str) -> int:
+    """Parse a validated money string into integer pence."""
+    return int((Decimal(value) * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def round_pence(value: Decimal) -> int:
+    """Round an exact amount in pence half-up to a whole penny (done once, at the end)."""
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def format_pence(pence: int) -> str:
+    """Render integer pence as a GBP string with two decimals ("-12.05" for negatives)."""
+    sign = "-" if pence < 0 else ""
+    whole, frac = divmod(abs(pence), 100)
+    return f"{sign}{whole}.{frac:02d}"

@@ -1,0 +1,222 @@
+"""Request bodies (shortlist, rank, compare), shared verbatim by the CLI and the HTTP API.
+
+Pydantic validates shape, codes and ranges and publishes the JSON Schema; `resolve_criteria`
+then does what needs the geography (authority names, postcodes, Great Britain extent) and
+the lot/DPV cross-check, raising `RequestError`s that name the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+
+import geodata
+from matcher import errors
+from matcher.catalogue import (
+    LOTS_BY_DPV,
+    Dpv,
+    Gender,
+    Lot,
+    Need,
+    OfstedRating,
+    lot_belongs_to,
+    needs_mask,
+)
+from matcher.criteria import Criteria, Origin
+from matcher.money import MoneyStr
+from matcher.snapshot import IsoDate
+
+METRES_PER_MILE = 1609.344
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+FiniteLat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+FiniteLon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Child(_Body):
+    """The child (or the eldest of a sibling group): used to filter, never stored or logged."""
+
+    age: Annotated[int, Strict(), Field(ge=0, le=25)]
+    gender: Gender
+    needs: Annotated[list[Need], Field(max_length=15)] = []
+    secondary_needs: Annotated[
+        list[Need],
+        Field(max_length=15, description="Needs that are desirable, not required (best match)."),
+    ] = []
+
+    @field_validator("needs", "secondary_needs")
+    @classmethod
+    def _unique(cls, value: list[Need]) -> list[Need]:
+        if len(set(value)) != len(value):
+            raise ValueError("need codes must be unique")
+        return value
+
+
+class PointOrigin(_Body):
+    """Measure distances from this WGS84 point."""
+
+    lat: FiniteLat
+    lon: FiniteLon
+
+
+class DistrictOrigin(_Body):
+    """Measure distances from a postcode district's (or a full postcode's district's) centre."""
+
+    postcode_district: Annotated[str, Field(min_length=2, max_length=8)]
+
+
+class ShortlistRequest(_Body):
+    """A child's referral: who should receive it (DOMAIN rule 1)."""
+
+    referral_id: Id
+    placing_authority: Annotated[
+        str, Field(min_length=1, max_length=100, description="ONS code or any accepted name.")
+    ]
+    dpv: Dpv
+    lot: Lot
+    child: Child
+    sibling_group_size: Annotated[int, Strict(), Field(ge=1, le=10)] = 1
+    expected_duration_weeks: Annotated[int, Strict(), Field(ge=1, le=520)] = 52
+    start_date: IsoDate
+    origin: PointOrigin | DistrictOrigin | None = None
+    max_distance_miles: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 20.0
+    min_ofsted_rating: Literal["outstanding", "good", "requires_improvement", "inadequate"] = (
+        "requires_improvement"
+    )
+    accept_not_yet_inspected: bool = True
+    exclude_listing_ids: Annotated[list[Id], Field(max_length=1000)] = []
+    preferred_listing_ids: Annotated[
+        list[Id],
+        Field(max_length=50, description="Parental/child preference (best-match component)."),
+    ] = []
+    limit: Annotated[int, Strict(), Field(ge=1, le=500)] = 50
+    order_by: Literal["distance"] = "distance"
+    explain: bool = True
+    explain_limit: Annotated[int, Strict(), Field(ge=0, le=1000)] = 100
+
+    @model_validator(mode="after")
+    def _lot_in_dpv(self) -> ShortlistRequest:
+        if not lot_belongs_to(self.dpv, self.lot):
+            allowed = ", ".join(lot.value for lot in LOTS_BY_DPV[self.dpv])
+            raise ValueError(
+                f"lot {self.lot.value!r} does not belong to dpv {self.dpv.value!r} "
+                f"(allowed: {allowed})"
+            )
+        return self
+
+
+class BidService(_Body):
+    """An additional service priced from the listing's menu, time-limited."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    units_per_week: Annotated[float, Field(gt=0, le=168, allow_inf_nan=False)]
+    weeks: Annotated[int, Strict(), Field(ge=1, le=520)]
+
+
+class Bid(_Body):
+    """A provider's offer for the referral."""
+
+    bid_id: Id
+    listing_id: Id
+    weekly_fee_gbp: MoneyStr
+    additional_services: Annotated[list[BidService], Field(max_length=20)] = []
+    available_from: IsoDate | None = None
+
+
+Weights = dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(allow_inf_nan=False)]]
+
+
+class RankRequest(ShortlistRequest):
+    """A referral with the bids received for it."""
+
+    bids: Annotated[list[Bid], Field(max_length=10_000)]
+    order_by: Literal["price", "best_match"] = "price"  # type: ignore[assignment]
+    weights: Weights | None = None
+    profile: Annotated[str, Field(max_length=32)] | None = None
+
+
+class WeightChoice(_Body):
+    """One side of a comparison: a profile, explicit weights, or both (weights override)."""
+
+    profile: Annotated[str, Field(max_length=32)] | None = None
+    weights: Weights | None = None
+
+
+class CompareRequest(_Body):
+    """One ranking request and two weight choices to compare."""
+
+    request: RankRequest
+    a: WeightChoice
+    b: WeightChoice
+
+
+def resolve_criteria(req: ShortlistRequest, max_radius_miles: float) -> Criteria:
+    """Resolve names, postcodes and limits into the criteria the index evaluates."""
+    if req.max_distance_miles > max_radius_miles:
+        raise errors.LimitExceededError(
+            f"max_distance_miles is above the configured maximum of {max_radius_miles:g}",
+            field="max_distance_miles",
+            limit=max_radius_miles,
+        )
+    authority = resolve_authority(req.placing_authority)
+    origin = resolve_origin(req.origin, authority)
+    return Criteria(
+        authority_code=authority.code,
+        dpv=req.dpv,
+        lot=req.lot,
+        age=req.child.age,
+        gender=req.child.gender,
+        needs_mask=needs_mask(req.child.needs),
+        sibling_group_size=req.sibling_group_size,
+        start_date=req.start_date.toordinal(),
+        origin=origin,
+        max_distance_m=req.max_distance_miles * METRES_PER_MILE,
+        min_rating=OfstedRating(req.min_ofsted_rating),
+        accept_not_yet_inspected=req.accept_not_yet_inspected,
+        exclude_listing_ids=frozenset(req.exclude_listing_ids),
+    )
+
+
+def resolve_authority(query: str, field: str = "placing_authority") -> geodata.Authority:
+    """An authority by code or name, or a 422 naming the closest matches."""
+    try:
+        return geodata.authority(query)
+    except geodata.UnknownAuthorityError as exc:
+        raise errors.UnknownAuthorityError(
+            exc.message, field=field, suggestions=list(exc.suggestions)
+        ) from None
+    except geodata.GeodataError as exc:
+        raise errors.UnknownAuthorityError(exc.message, field=field, suggestions=[]) from None
+
+
+def resolve_origin(
+    origin: PointOrigin | DistrictOrigin | None, authority: geodata.Authority
+) -> Origin:
+    """The point distances are measured from (default: the authority's population centre)."""
+    if origin is None:
+        return Origin(authority.lat, authority.lon, "authority", authority.code)
+    if isinstance(origin, PointOrigin):
+        try:
+            geodata.check_in_great_britain(origin.lat, origin.lon)
+        except geodata.GeodataError as exc:
+            raise errors.OutsideCoverageError(exc.message, field="origin") from None
+        return Origin(origin.lat, origin.lon, "point", f"{origin.lat:.6f},{origin.lon:.6f}")
+    district = locate_district(origin.postcode_district, field="origin.postcode_district")
+    return Origin(district.lat, district.lon, "postcode_district", district.outcode)
+
+
+def locate_district(query: str, field: str) -> geodata.Outcode:
+    """A postcode district (or a full postcode's district), or a 422 with suggestions."""
+    try:
+        return geodata.outcode(query)
+    except geodata.OutsideCoverageError as exc:
+        raise errors.OutsideCoverageError(exc.message, field=field) from None
+    except geodata.UnknownPostcodeError as exc:
+        raise errors.UnknownLocationError(
+            exc.message, field=field, suggestions=list(exc.suggestions)
+        ) from None

@@ -1,0 +1,177 @@
+"""The matcher facade: request model in, response model out. No web framework here.
+
+The CLI and the HTTP layer both call these functions with the same pydantic request and
+serialise the same response model, which is what makes their answers identical. A
+`Snapshot` is immutable; reloading builds a new one and swaps the reference, so a request
+that started on the old snapshot finishes on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scipy.stats import kendalltau
+
+from matcher import errors
+from matcher.audit import decision_id
+from matcher.contract_terms import TermsBook, terms_book
+from matcher.criteria import Policy
+from matcher.demo_registry import generate
+from matcher.index import DEFAULT_BACKEND, RegistryIndex
+from matcher.rank_response import (
+    CompareResponse,
+    MovementOut,
+    RankResponse,
+    ranked_out,
+    rejected_out,
+)
+from matcher.ranking import RankOptions, rank_bids
+from matcher.registry import Registry
+from matcher.requests import (
+    CompareRequest,
+    RankRequest,
+    ShortlistRequest,
+    WeightChoice,
+    resolve_criteria,
+)
+from matcher.shortlist import shortlist
+from matcher.shortlist_response import ShortlistResponse, build_shortlist_response
+from matcher.snapshot_loader import load_registry
+from matcher.weights import resolve_weights
+
+DEFAULT_LISTINGS = 5000
+DEFAULT_SEED = 2019
+EMBEDDED_SOURCE = f"embedded:demo-registry(listings={DEFAULT_LISTINGS},seed={DEFAULT_SEED})"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits (from settings)."""
+
+    max_radius_miles: float = 200.0
+    max_bids: int = 200
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """A loaded, indexed registry and where it came from."""
+
+    index: RegistryIndex
+    source: str
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def version(self) -> str:
+        """The snapshot's content hash."""
+        return self.index.registry.version
+
+
+def load_snapshot(
+    path: Path | None, policy: Policy | None = None, backend: str = DEFAULT_BACKEND
+) -> Snapshot:
+    """Load and index a snapshot file, or the embedded default registry when `path` is None."""
+    registry: Registry
+    if path is None:
+        registry = generate(DEFAULT_LISTINGS, DEFAULT_SEED)
+        source = EMBEDDED_SOURCE
+    else:
+        registry = load_registry(path)
+        source = str(path)
+    _ = registry.version
+    index = RegistryIndex.build(registry, policy, backend)
+    _ = index.authority_codes
+    return Snapshot(index=index, source=source)
+
+
+@dataclass(frozen=True, eq=False)
+class Matcher:
+    """Answers requests against one snapshot with fixed limits and contract terms."""
+
+    snapshot: Snapshot
+    limits: Limits = Limits()
+    terms: TermsBook = field(default_factory=terms_book)
+
+    def shortlist(self, req: ShortlistRequest) -> ShortlistResponse:
+        """Which listings should receive the referral (see `matcher.shortlist`)."""
+        index = self.snapshot.index
+        criteria = resolve_criteria(req, self.limits.max_radius_miles)
+        result = shortlist(index, criteria, req.limit, req.explain_limit if req.explain else 0)
+        return build_shortlist_response(
+            index, criteria, result, req.referral_id, decision_id(req, self.snapshot.version),
+            req.explain,
+        )  # fmt: skip
+
+    def rank(self, req: RankRequest, choice: WeightChoice | None = None) -> RankResponse:
+        """Validate, price and order the bids (see `matcher.ranking`)."""
+        if len(req.bids) > self.limits.max_bids:
+            raise errors.LimitExceededError(
+                f"too many bids: {len(req.bids)} > {self.limits.max_bids}",
+                field="bids",
+                limit=self.limits.max_bids,
+            )
+        if not req.bids:
+            raise errors.RequestError("at least one bid is required", field="bids")
+        profile = choice.profile if choice else req.profile
+        overrides = choice.weights if choice else req.weights
+        weights = resolve_weights(profile, overrides)
+        index = self.snapshot.index
+        criteria = resolve_criteria(req, self.limits.max_radius_miles)
+        terms = self.terms.for_dpv(req.dpv)
+        options = RankOptions(
+            order_by="best_match" if choice else req.order_by,
+            weights=weights,
+            expected_duration_weeks=req.expected_duration_weeks,
+            secondary_needs=list(req.child.secondary_needs),
+            preferred_listing_ids=frozenset(req.preferred_listing_ids),
+        )
+        ranked, rejected = rank_bids(index, criteria, list(req.bids), terms, options)
+        decision = decision_id(
+            req,
+            self.snapshot.version,
+            weights=weights.weights,
+            profile=weights.profile,
+            order_by=options.order_by,
+            terms=self.terms.version,
+        )
+        return RankResponse.model_validate(
+            dict(
+                referral_id=req.referral_id,
+                decision_id=decision,
+                snapshot_version=self.snapshot.version,
+                contract_terms_version=self.terms.version,
+                contract_terms=terms.as_dict(),
+                order_by=options.order_by,
+                weights={"profile": weights.profile, "weights": weights.weights},
+                tie_epsilon=options.tie_epsilon,
+                ranked=[ranked_out(index, i + 1, r) for i, r in enumerate(ranked)],
+                rejected=[rejected_out(r) for r in rejected],
+            )
+        )
+
+    def compare(self, req: CompareRequest) -> CompareResponse:
+        """Rank the same bids under two weight choices; movements and Kendall's tau."""
+        a = self.rank(req.request, req.a)
+        b = self.rank(req.request, req.b)
+        rank_b = {r.bid_id: r.rank for r in b.ranked}
+        movements = [
+            MovementOut(
+                bid_id=r.bid_id, rank_a=r.rank, rank_b=rank_b[r.bid_id],
+                movement=r.rank - rank_b[r.bid_id],
+            )
+            for r in a.ranked
+        ]  # fmt: skip
+        tau: float | None = None
+        if len(movements) >= 2:
+            stat = kendalltau([m.rank_a for m in movements], [m.rank_b for m in movements])
+            tau = round(float(stat.statistic), 6)
+        return CompareResponse(
+            referral_id=req.request.referral_id,
+            decision_id=decision_id(req, self.snapshot.version, terms=self.terms.version),
+            snapshot_version=self.snapshot.version,
+            a=a,
+            b=b,
+            movements=movements,
+            kendall_tau=tau,
+        )

@@ -1,0 +1,72 @@
+"""Settings in one place, from `MATCHER_*` environment variables, validated at start.
+
+Nonsense fails fast (a negative limit, an unknown severity, a port out of range) with the
+variable named, before any snapshot is loaded.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.catalogue import AlertSeverity
+from matcher.contract_terms import TermsBook, terms_book
+from matcher.criteria import Policy
+from matcher.service import Limits
+
+
+class Settings(BaseSettings):
+    """Service settings. Every field maps to `MATCHER_<FIELD>` (e.g. MATCHER_REGISTRY_PATH)."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore", frozen=True)
+
+    registry_path: Path | None = Field(
+        default=None, description="Snapshot file (.json or .json.gz); unset = embedded default."
+    )
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token for /v1/admin/*; unset = admin routes absent."
+    )
+    api_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated client keys for X-API-Key; unset = open."
+    )
+    max_body_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 2_000_000
+    max_bids: Annotated[int, Field(ge=1, le=10_000)] = 200
+    max_radius_miles: Annotated[float, Field(gt=0, le=1000)] = 200.0
+    max_batch_referrals: Annotated[int, Field(ge=1, le=100_000)] = 20_000
+    max_allocation_referrals: Annotated[int, Field(ge=1, le=5_000)] = 500
+    alert_excluding_severity: AlertSeverity = AlertSeverity.SERIOUS
+    residential_long_placement_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal("3")
+    index_backend: Literal["strtree", "rtree"] = "strtree"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    cors_origins: str = Field(default="", description="Comma-separated origins; empty = no CORS.")
+    timeout_keep_alive_s: Annotated[int, Field(ge=1, le=300)] = 5
+    watch_registry: bool = Field(default=False, description="Reload when the file changes.")
+
+    def policy(self) -> Policy:
+        """The eligibility policy these settings define."""
+        return Policy(excluding_alert_severity=self.alert_excluding_severity)
+
+    def limits(self) -> Limits:
+        """Request limits."""
+        return Limits(max_radius_miles=self.max_radius_miles, max_bids=self.max_bids)
+
+    def terms(self) -> TermsBook:
+        """Contract terms in force."""
+        return terms_book(self.residential_long_placement_percent)
+
+    def api_key_list(self) -> list[str]:
+        """Configured client API keys (empty = keys not required)."""
+        if self.api_keys is None:
+            return []
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
+    def cors_origin_list(self) -> list[str]:
+        """Explicit CORS origins (empty = CORS off)."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

@@ -1,0 +1,91 @@
+"""Exact pricing: every discount combination, ceilings to the penny, half-up rounding."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from matcher.catalogue import Dpv, ServiceUnit
+from matcher.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
+from matcher.money import format_pence, to_pence
+from matcher.pricing import price_bid
+
+FOSTERING = DEFAULT_TERMS[Dpv.FOSTERING]
+RESIDENTIAL = DEFAULT_TERMS[Dpv.RESIDENTIAL]
+SEN = DEFAULT_TERMS[Dpv.SEN]
+
+
+@pytest.mark.parametrize(
+    ("terms", "children", "weeks", "kinds", "net_weekly"),
+    [
+        (FOSTERING, 1, 12, [], 100000),  # single, short: no discount
+        (FOSTERING, 1, 39, ["long_placement"], 95000),  # 9 months exactly: 5%
+        (FOSTERING, 1, 38, [], 100000),  # one week short of 9 months
+        (FOSTERING, 2, 12, ["sibling_group"], 190000),  # siblings: 5% off each child's fee
+        (FOSTERING, 2, 52, ["sibling_group", "long_placement"], 180000),  # cumulative 10%
+        (FOSTERING, 3, 52, ["sibling_group", "long_placement"], 270000),  # 10% for a group of 3
+        (RESIDENTIAL, 1, 52, ["long_placement"], 97000),  # residential 3%
+        (RESIDENTIAL, 2, 52, ["long_placement"], 194000),  # no sibling discount
+        (RESIDENTIAL, 1, 20, [], 100000),
+        (SEN, 1, 52, [], 100000),  # none by default
+    ],
+)
+def test_discount_combinations(
+    terms: ContractTerms, children: int, weeks: int, kinds: list[str], net_weekly: int
+) -> None:
+    """Discounts follow the report's default terms (fee 1000.00 per child per week)."""
+    priced = price_bid(100000, children, weeks, terms, [])
+    assert [d.kind for d in priced.discounts] == kinds
+    assert priced.net_weekly_core_pence == net_weekly
+    assert priced.expected_total_pence == net_weekly * weeks
+
+
+def test_long_sibling_placement_is_ten_percent_cumulative() -> None:
+    """The report: 5% sibling + 5% permanence = 10%, not 9.75% compounded."""
+    priced = price_bid(84581, 2, 52, FOSTERING, [])
+    assert priced.gross_weekly_core_pence == 169162
+    assert sum(d.percent for d in priced.discounts) == Decimal(10)
+    assert priced.expected_total_pence == round(169162 * 0.9 * 52)
+
+
+def test_residential_rate_is_configuration() -> None:
+    """The report also says 5% for residential: a setting, with its own terms version."""
+    five = terms_book(Decimal(5))
+    assert five.for_dpv(Dpv.RESIDENTIAL).long_placement_discount_percent == 5
+    assert five.version != terms_book().version
+    assert (
+        price_bid(100000, 1, 52, five.for_dpv(Dpv.RESIDENTIAL), []).net_weekly_core_pence == 95000
+    )
+
+
+def test_rounding_is_half_up_once_at_the_end() -> None:
+    """3% of 3816.77 = 114.5031 a week; the total is rounded from the exact value."""
+    priced = price_bid(381677, 1, 39, RESIDENTIAL, [])
+    assert priced.discounts[0].weekly_pence == 11450
+    exact_total = Decimal(381677) * Decimal("0.97") * 39
+    assert priced.expected_total_pence == int(exact_total.quantize(Decimal(1), "ROUND_HALF_UP"))
+    # half a penny rounds up
+    half = price_bid(1, 1, 39, RESIDENTIAL, [])  # 0.97p a week * 39 = 37.83p
+    assert half.expected_total_pence == 38
+
+
+def test_additional_services_are_time_limited_to_the_placement() -> None:
+    """Services cost units x rate for their weeks, capped at the expected duration."""
+    services = [("one_to_one_staffing", ServiceUnit.HOUR, 2450, Decimal(10), 12),
+                ("therapy_session", ServiceUnit.SESSION, 9000, Decimal("1.5"), 100)]  # fmt: skip
+    priced = price_bid(400000, 1, 20, SEN, services)
+    assert [s.weeks_charged for s in priced.services] == [12, 20]
+    assert priced.services_total_pence == 2450 * 10 * 12 + 9000 * 15 * 2
+    assert priced.expected_total_pence == 400000 * 20 + priced.services_total_pence
+    assert priced.average_weekly_pence == priced.expected_total_pence // 20
+
+
+@pytest.mark.parametrize(
+    ("text", "pence"),
+    [("4200", 420000), ("4200.5", 420050), ("4200.05", 420005), ("0.01", 1), ("0", 0)],
+)
+def test_money_round_trips(text: str, pence: int) -> None:
+    """Money strings parse to integer pence and format back with two decimals."""
+    assert to_pence(text) == pence
+    assert to_pence(format_pence(pence)) == pence

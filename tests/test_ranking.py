@@ -1,0 +1,251 @@
+"""Ranking: validation reasons, price order, scores, ties, determinism (properties)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matcher.errors import InvalidWeightsError
+from matcher.money import format_pence, to_pence
+from matcher.rank_response import RankResponse
+from matcher.requests import CompareRequest, RankRequest, ShortlistRequest
+from matcher.service import Matcher
+from matcher.weights import COMPONENTS
+from tests.conftest import referral
+
+
+@pytest.fixture(scope="module")
+def shortlisted(matcher: Matcher) -> list[Any]:
+    """Eligible listings for the Harrow referral (at least a dozen)."""
+    answer = matcher.shortlist(
+        ShortlistRequest.model_validate(referral(limit=40, max_distance_miles=30))
+    )
+    assert len(answer.shortlist) >= 12
+    return list(answer.shortlist)
+
+
+def bids_for(entries: list[Any], fractions: list[float]) -> list[dict[str, Any]]:
+    """One bid per entry at a fraction of its ceiling (> 1 = above the ceiling)."""
+    out = []
+    for i, (e, f) in enumerate(zip(entries, fractions, strict=False)):
+        fee = int(to_pence(e.ceiling_weekly_gbp) * f)
+        out.append(
+            {"bid_id": f"B{i:03d}", "listing_id": e.listing_id, "weekly_fee_gbp": format_pence(fee)}
+        )
+    return out
+
+
+def rank(matcher: Matcher, bids: list[dict[str, Any]], **extra: Any) -> RankResponse:
+    return matcher.rank(
+        RankRequest.model_validate(referral(max_distance_miles=30, bids=bids, **extra))
+    )
+
+
+def test_bid_at_ceiling_is_valid_and_one_penny_above_is_rejected(
+    matcher: Matcher, shortlisted: list[Any]
+) -> None:
+    """A bid may be at or below the ceiling, never above (DOMAIN rule 4)."""
+    e = shortlisted[0]
+    ceiling = to_pence(e.ceiling_weekly_gbp)
+    at = {"bid_id": "AT", "listing_id": e.listing_id, "weekly_fee_gbp": format_pence(ceiling)}
+    above = {"bid_id": "UP", "listing_id": shortlisted[1].listing_id,
+             "weekly_fee_gbp": format_pence(to_pence(shortlisted[1].ceiling_weekly_gbp) + 1)}  # fmt: skip
+    answer = rank(matcher, [at, above])
+    assert [r.bid_id for r in answer.ranked] == ["AT"]
+    (rejected,) = answer.rejected
+    assert rejected.reasons == ["above_ceiling"]
+    assert rejected.details["excess_weekly_gbp"] == "0.01"
+
+
+def test_every_rejection_carries_its_reasons(matcher: Matcher, shortlisted: list[Any]) -> None:
+    """Unknown listing, duplicate bid id, second bid for a listing, service off the menu,
+    late start: each rejected with a machine-readable code."""
+    e0, e1, e2 = shortlisted[:3]
+    fee = format_pence(to_pence(e0.ceiling_weekly_gbp) - 100)
+    bids = [
+        {"bid_id": "A", "listing_id": e0.listing_id, "weekly_fee_gbp": fee},
+        {"bid_id": "A", "listing_id": e1.listing_id, "weekly_fee_gbp": "1.00"},
+        {"bid_id": "C", "listing_id": e0.listing_id, "weekly_fee_gbp": "1.00"},
+        {"bid_id": "D", "listing_id": "NOPE-1", "weekly_fee_gbp": "1.00"},
+        {"bid_id": "E", "listing_id": e2.listing_id, "weekly_fee_gbp": "1.00",
+         "additional_services": [{"code": "falconry", "units_per_week": 1, "weeks": 2}]},
+        {"bid_id": "F", "listing_id": shortlisted[3].listing_id, "weekly_fee_gbp": "1.00",
+         "available_from": "2027-06-01"},
+    ]  # fmt: skip
+    answer = rank(matcher, bids)
+    reasons = {r.bid_id + ":" + r.listing_id: r.reasons for r in answer.rejected}
+    assert reasons[f"A:{e1.listing_id}"] == ["duplicate_bid_id"]
+    assert reasons[f"C:{e0.listing_id}"] == ["duplicate_listing_bid"]
+    assert reasons["D:NOPE-1"] == ["unknown_listing"]
+    assert reasons[f"E:{e2.listing_id}"] == ["service_not_on_menu"]
+    assert reasons[f"F:{shortlisted[3].listing_id}"] == ["cannot_start_by_start_date"]
+    assert [r.bid_id for r in answer.ranked] == ["A"]
+
+
+def test_ineligible_listing_bid_is_rejected_with_shortlist_reasons(
+    matcher: Matcher, shortlisted: list[Any]
+) -> None:
+    """A bid from a listing that cannot take this child carries the shortlist's reasons."""
+    answer = rank(
+        matcher,
+        bids_for(shortlisted[:3], [0.9, 0.9, 0.9]),
+        child={"age": 14, "gender": "male", "needs": ["parent_and_child"]},
+    )
+    assert not answer.ranked
+    assert all("needs_not_met" in r.reasons for r in answer.rejected)
+    assert all(r.details["missing_needs"] == ["parent_and_child"] for r in answer.rejected)
+
+
+fractions = st.lists(st.floats(0.5, 1.05), min_size=2, max_size=12)
+
+
+@given(fs=fractions, order=st.sampled_from(["price", "best_match"]))
+def test_no_bid_above_ceiling_or_ineligible_ever_ranks(
+    matcher: Matcher, shortlisted: list[Any], fs: list[float], order: str
+) -> None:
+    """Safety: every ranked bid is at or below its ceiling on an eligible listing."""
+    answer = rank(matcher, bids_for(shortlisted, fs), order_by=order)
+    eligible = {e.listing_id for e in shortlisted}
+    for r in answer.ranked:
+        assert to_pence(r.price.weekly_fee_gbp) <= to_pence(r.price.ceiling_weekly_gbp)
+        assert r.listing_id in eligible
+    assert len(answer.ranked) + len(answer.rejected) == len(fs)
+
+
+@given(fs=fractions)
+def test_price_order_is_monotone_in_expected_total(
+    matcher: Matcher, shortlisted: list[Any], fs: list[float]
+) -> None:
+    """order_by=price: expected total cost never decreases down the ranking."""
+    totals = [
+        Decimal(r.price.expected_total_cost_gbp)
+        for r in rank(matcher, bids_for(shortlisted, fs)).ranked
+    ]
+    assert totals == sorted(totals)
+
+
+@given(fs=fractions)
+def test_scores_are_in_unit_interval_and_sum_of_contributions(
+    matcher: Matcher, shortlisted: list[Any], fs: list[float]
+) -> None:
+    """Each component in [0,1]; contributions add up to the score."""
+    for r in rank(matcher, bids_for(shortlisted, fs), order_by="best_match").ranked:
+        assert 0 <= r.score <= 1
+        assert set(r.components) == set(COMPONENTS)
+        assert all(0 <= c.value <= 1 for c in r.components.values())
+        assert math.isclose(
+            sum(c.contribution for c in r.components.values()), r.score, abs_tol=1e-5
+        )
+
+
+@given(
+    fs=fractions,
+    seed=st.randoms(use_true_random=False),
+    order=st.sampled_from(["price", "best_match"]),
+)
+def test_permuting_bids_does_not_change_the_ranking(
+    matcher: Matcher, shortlisted: list[Any], fs: list[float], seed: Any, order: str
+) -> None:
+    """The ranking depends on the bids, not on the order they were sent in."""
+    bids = bids_for(shortlisted, fs)
+    shuffled = list(bids)
+    seed.shuffle(shuffled)
+    a = rank(matcher, bids, order_by=order)
+    b = rank(matcher, shuffled, order_by=order)
+    assert [r.model_dump() for r in a.ranked] == [r.model_dump() for r in b.ranked]
+
+
+@given(fs=fractions, scale=st.sampled_from([0.001, 0.5, 3.0, 1000.0]))
+def test_scaling_all_weights_does_not_change_the_ranking(
+    matcher: Matcher, shortlisted: list[Any], fs: list[float], scale: float
+) -> None:
+    """Only weight ratios matter."""
+    base = {k: float(i % 4 + 1) for i, k in enumerate(COMPONENTS)}
+    scaled = {k: v * scale for k, v in base.items()}
+    bids = bids_for(shortlisted, fs)
+    a = rank(matcher, bids, order_by="best_match", weights=base)
+    b = rank(matcher, bids, order_by="best_match", weights=scaled)
+    assert [r.bid_id for r in a.ranked] == [r.bid_id for r in b.ranked]
+
+
+def test_cheaper_wins_between_two_that_fully_meet_needs_and_nearly_tie(
+    matcher: Matcher, shortlisted: list[Any]
+) -> None:
+    """Within epsilon of each other, two bids that fully meet needs rank cheapest first."""
+    e = shortlisted[:2]
+    weights = {k: 0.0 for k in COMPONENTS} | {"ofsted": 1.0, "price": 0.001}
+    bids = bids_for(e, [0.95, 0.90])
+    answer = rank(matcher, bids, order_by="best_match", weights=weights)
+    ranked = answer.ranked
+    if abs(ranked[0].score - ranked[1].score) <= answer.tie_epsilon:
+        totals = [Decimal(r.price.expected_total_cost_gbp) for r in ranked]
+        assert totals == sorted(totals)
+
+
+def test_preference_lifts_a_preferred_listing(matcher: Matcher, shortlisted: list[Any]) -> None:
+    """Parental preference is a component: with only it weighted, the preferred bid is first."""
+    bids = bids_for(shortlisted[:5], [0.9] * 5)
+    preferred = shortlisted[3].listing_id
+    weights = {k: 0.0 for k in COMPONENTS} | {"preference": 1.0}
+    answer = rank(
+        matcher, bids, order_by="best_match", weights=weights, preferred_listing_ids=[preferred]
+    )
+    assert answer.ranked[0].listing_id == preferred
+    assert answer.ranked[0].components["preference"].value == 1.0
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {k: 0.0 for k in COMPONENTS},  # all zero
+        {"price": -1.0},  # negative
+        {"warmth": 1.0},  # unknown component
+        {"price": 1e300},  # absurd
+    ],
+)
+def test_bad_weights_are_refused(
+    matcher: Matcher, shortlisted: list[Any], weights: dict[str, float]
+) -> None:
+    """Weights must be known, finite, non-negative, with at least one positive."""
+    with pytest.raises(InvalidWeightsError):
+        rank(matcher, bids_for(shortlisted[:2], [0.9, 0.9]), order_by="best_match", weights=weights)
+
+
+def test_same_inputs_give_byte_identical_answers(matcher: Matcher, shortlisted: list[Any]) -> None:
+    """Audit: same request + snapshot + weights = same bytes; the answer names all three."""
+    bids = bids_for(shortlisted, [0.7, 0.8, 0.9, 1.0, 0.75])
+    a = rank(matcher, bids, order_by="best_match", profile="quality_focused").model_dump_json()
+    b = rank(matcher, bids, order_by="best_match", profile="quality_focused").model_dump_json()
+    assert a == b
+    answer = RankResponse.model_validate_json(a)
+    assert answer.snapshot_version == matcher.snapshot.version
+    assert answer.weights.profile == "quality_focused"
+    assert answer.contract_terms_version.startswith("terms-")
+    other = rank(matcher, bids, order_by="best_match", profile="balanced")
+    assert other.decision_id != answer.decision_id
+
+
+def test_compare_reports_movements_and_kendall_tau(
+    matcher: Matcher, shortlisted: list[Any]
+) -> None:
+    """Compare: both rankings, each bid's movement, and Kendall's tau in [-1, 1]."""
+    body = {
+        "request": referral(
+            max_distance_miles=30, bids=bids_for(shortlisted, [0.6, 0.95, 0.8, 0.7, 0.9, 0.85])
+        ),
+        "a": {"profile": "cost_focused"},
+        "b": {"profile": "quality_focused"},
+    }
+    answer = matcher.compare(CompareRequest.model_validate(body))
+    assert len(answer.movements) == 6
+    assert answer.kendall_tau is not None and -1 <= answer.kendall_tau <= 1
+    ranks_b = {r.bid_id: r.rank for r in answer.b.ranked}
+    for m in answer.movements:
+        assert m.rank_b == ranks_b[m.bid_id] and m.movement == m.rank_a - m.rank_b
+    same = matcher.compare(CompareRequest.model_validate(body | {"b": {"profile": "cost_focused"}}))
+    assert same.kendall_tau == 1.0

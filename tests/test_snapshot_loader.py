@@ -1,0 +1,107 @@
+"""Snapshots: round trip, total validation with listing ids and fields, refused as a whole."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from matcher.demo_registry import generate
+from matcher.errors import SnapshotError
+from matcher.registry import Registry
+from matcher.snapshot_loader import load_registry, registry_from_document
+
+
+@pytest.fixture(scope="module")
+def small() -> Registry:
+    return generate(300, seed=11)
+
+
+@pytest.fixture()
+def document(small: Registry) -> dict[str, Any]:
+    return copy.deepcopy(small.snapshot_dict())
+
+
+def test_generated_registry_round_trips_through_json(small: Registry, tmp_path: Path) -> None:
+    """Generator columns == columns loaded back from its JSON (one definition of a listing)."""
+    path = tmp_path / "r.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(small.snapshot_dict()).encode()))
+    loaded = load_registry(path)
+    assert loaded.version == small.version
+    for name in ("dpv", "lots_mask", "needs_mask", "genders_mask", "vacancies", "ceil_pence",
+                 "ceil_from", "svc_pence", "alert_severity", "lat", "lon", "restricted_until"):  # fmt: skip
+        assert np.array_equal(getattr(loaded, name), getattr(small, name)), name
+    assert loaded.ids == small.ids and loaded.svc_code == small.svc_code
+
+
+def test_version_ignores_formatting(document: dict[str, Any]) -> None:
+    """Equal content gives the same snapshot_version however it was written."""
+    a = registry_from_document(document)
+    shuffled = dict(document, listings=list(reversed(document["listings"])))
+    shuffled["listings"][0]["ceilings"][0]["weekly_gbp"] = (
+        shuffled["listings"][0]["ceilings"][0]["weekly_gbp"].rstrip("0").rstrip(".")
+    )
+    assert registry_from_document(shuffled).version == a.version
+
+
+def _errors(document: dict[str, Any]) -> list[str]:
+    with pytest.raises(SnapshotError) as info:
+        registry_from_document(document)
+    return [f"{d.field}: {d.reason}" for d in info.value.details]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda ls: ls[1].update(id=ls[0]["id"]), "duplicate listing id"),
+        (lambda ls: ls[0].update(age_min=17, age_max=10), "age_min is greater than age_max"),
+        (lambda ls: ls[0].update(needs=["telepathy"]), "needs.0"),
+        (lambda ls: ls[0].update(location={"lat": 48.85, "lon": 2.35}), "outside Great Britain"),
+        (lambda ls: ls[0].update(location={"postcode_district": "ZZ99"}), "location"),
+        (lambda ls: ls[0].update(dpv="fostering", lots=["therapeutic"]), "is not a fostering lot"),
+        (lambda ls: ls[0]["ceilings"].append(dict(ls[0]["ceilings"][0])), "overlapping validity"),
+        (lambda ls: ls[0]["ceilings"][0].update(weekly_gbp="-5.00"), "weekly_gbp"),
+        (lambda ls: ls[0]["ceilings"][0].update(weekly_gbp="4.2e3"), "weekly_gbp"),
+        (lambda ls: ls[0]["capacity"].update(vacancies=99, places=1), "vacancies exceed places"),
+    ],
+)
+def test_each_problem_is_reported_with_listing_and_field(
+    document: dict[str, Any], mutate: Any, expected: str
+) -> None:
+    """A bad listing refuses the whole snapshot, naming the listing and the problem."""
+    mutate(document["listings"])
+    errors = _errors(document)
+    assert any(expected in e for e in errors), errors
+    assert any(document["listings"][0]["id"] in e or "listing" in e for e in errors)
+
+
+def test_all_errors_are_reported_not_just_the_first(document: dict[str, Any]) -> None:
+    """Validation is total: three broken listings, three errors."""
+    for listing in document["listings"][:3]:
+        listing["age_min"] = 30
+    assert len(_errors(document)) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not found"),
+        (b'{"schema_version": 1, "listings": [', "not valid JSON"),
+        (b"plain text, not gzip", "not valid gzip"),
+    ],
+)
+def test_unreadable_files_fail_with_a_clear_message(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    """Missing, truncated or mislabelled files name the file and the problem."""
+    path = tmp_path / ("r.json.gz" if message == "not valid gzip" else "r.json")
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(SnapshotError) as info:
+        load_registry(path)
+    assert message in info.value.message and str(path) in info.value.message

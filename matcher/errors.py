@@ -11,7 +11,8 @@
     ├── AuthError                     401 unauthorized
     │   └── ForbiddenError            403 forbidden
     ├── NotFoundError                 404 not_found
-    └── SnapshotError                 422 invalid_snapshot  (a registry snapshot is refused)
+    ├── SnapshotError                 422 invalid_snapshot  (a registry snapshot is refused)
+    └── ServiceUnavailableError       503 not_ready         (no snapshot loaded yet)
 
 The HTTP layer turns any of these into the canonical error body; the CLI prints the same
 body to stderr and exits non-zero. Messages never echo a child's details.
@@ -135,3 +136,10 @@ class SnapshotError(MatcherError):
 
     status_code = 422
     code = "invalid_snapshot"
+
+
+class ServiceUnavailableError(MatcherError):
+    """No registry snapshot is loaded yet (or the first load failed)."""
+
+    status_code = 503
+    code = "not_ready"

@@ -12,8 +12,8 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
-from itertools import pairwise
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 

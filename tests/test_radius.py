@@ -11,8 +11,18 @@ from matcher.index import RegistryIndex
 from matcher.radius import PLANAR_REL_TOLERANCE, OriginPoint, rows_within, scale_bounds
 
 # Points spread over Great Britain's land (lat, lon), incl. far east and far west.
-GB_POINTS = [(50.07, -5.70), (52.48, 1.75), (51.50, -0.12), (54.97, -1.61), (57.48, -4.22),
-             (53.41, -2.98), (51.45, -2.59), (52.63, 1.30), (55.95, -3.19), (50.37, -4.14)]  # fmt: skip
+GB_POINTS = [
+    (50.07, -5.70),
+    (52.48, 1.75),
+    (51.50, -0.12),
+    (54.97, -1.61),
+    (57.48, -4.22),
+    (53.41, -2.98),
+    (51.45, -2.59),
+    (52.63, 1.30),
+    (55.95, -3.19),
+    (50.37, -4.14),
+]
 
 
 @given(

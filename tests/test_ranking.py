@@ -53,8 +53,11 @@ def test_bid_at_ceiling_is_valid_and_one_penny_above_is_rejected(
     e = shortlisted[0]
     ceiling = to_pence(e.ceiling_weekly_gbp)
     at = {"bid_id": "AT", "listing_id": e.listing_id, "weekly_fee_gbp": format_pence(ceiling)}
-    above = {"bid_id": "UP", "listing_id": shortlisted[1].listing_id,
-             "weekly_fee_gbp": format_pence(to_pence(shortlisted[1].ceiling_weekly_gbp) + 1)}  # fmt: skip
+    above = {
+        "bid_id": "UP",
+        "listing_id": shortlisted[1].listing_id,
+        "weekly_fee_gbp": format_pence(to_pence(shortlisted[1].ceiling_weekly_gbp) + 1),
+    }
     answer = rank(matcher, [at, above])
     assert [r.bid_id for r in answer.ranked] == ["AT"]
     (rejected,) = answer.rejected
@@ -72,11 +75,19 @@ def test_every_rejection_carries_its_reasons(matcher: Matcher, shortlisted: list
         {"bid_id": "A", "listing_id": e1.listing_id, "weekly_fee_gbp": "1.00"},
         {"bid_id": "C", "listing_id": e0.listing_id, "weekly_fee_gbp": "1.00"},
         {"bid_id": "D", "listing_id": "NOPE-1", "weekly_fee_gbp": "1.00"},
-        {"bid_id": "E", "listing_id": e2.listing_id, "weekly_fee_gbp": "1.00",
-         "additional_services": [{"code": "falconry", "units_per_week": 1, "weeks": 2}]},
-        {"bid_id": "F", "listing_id": shortlisted[3].listing_id, "weekly_fee_gbp": "1.00",
-         "available_from": "2027-06-01"},
-    ]  # fmt: skip
+        {
+            "bid_id": "E",
+            "listing_id": e2.listing_id,
+            "weekly_fee_gbp": "1.00",
+            "additional_services": [{"code": "falconry", "units_per_week": 1, "weeks": 2}],
+        },
+        {
+            "bid_id": "F",
+            "listing_id": shortlisted[3].listing_id,
+            "weekly_fee_gbp": "1.00",
+            "available_from": "2027-06-01",
+        },
+    ]
     answer = rank(matcher, bids)
     reasons = {r.bid_id + ":" + r.listing_id: r.reasons for r in answer.rejected}
     assert reasons[f"A:{e1.listing_id}"] == ["duplicate_bid_id"]

@@ -206,3 +206,28 @@ def test_bad_referrals_are_refused_with_the_field(
     assert info.value.details[0].field.startswith(field)
     if code == "unknown_authority":
         assert "Barking and Dagenham" in info.value.details[0].extra["suggestions"]
+
+
+def test_in_area_means_inside_the_placing_authority(matcher: Matcher) -> None:
+    """`in_area` agrees with the point-in-polygon authority of each listing."""
+    body = referral(placing_authority="Birmingham", limit=500, max_distance_miles=15)
+    body["child"] = {"age": 14, "gender": "male", "needs": []}
+    answer = matcher.shortlist(ShortlistRequest.model_validate(body))
+    index = matcher.snapshot.index
+    flags = [e.in_area for e in answer.shortlist]
+    truth = [
+        index.authority_codes[index.registry.row_of(e.listing_id) or 0] == "E08000025"
+        for e in answer.shortlist
+    ]
+    assert flags == truth
+    assert any(flags) and not all(flags)
+
+
+def test_domain_core_imports_no_web_framework() -> None:
+    """The pure core (service facade and everything under it) never imports FastAPI."""
+    import subprocess
+    import sys
+
+    code = "import sys, matcher.service, matcher.cli; print('fastapi' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -33,8 +33,20 @@ def test_generated_registry_round_trips_through_json(small: Registry, tmp_path: 
     path.write_bytes(gzip.compress(json.dumps(small.snapshot_dict()).encode()))
     loaded = load_registry(path)
     assert loaded.version == small.version
-    for name in ("dpv", "lots_mask", "needs_mask", "genders_mask", "vacancies", "ceil_pence",
-                 "ceil_from", "svc_pence", "alert_severity", "lat", "lon", "restricted_until"):  # fmt: skip
+    for name in (
+        "dpv",
+        "lots_mask",
+        "needs_mask",
+        "genders_mask",
+        "vacancies",
+        "ceil_pence",
+        "ceil_from",
+        "svc_pence",
+        "alert_severity",
+        "lat",
+        "lon",
+        "restricted_until",
+    ):
         assert np.array_equal(getattr(loaded, name), getattr(small, name)), name
     assert loaded.ids == small.ids and loaded.svc_code == small.svc_code
 

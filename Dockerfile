@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# matcher: the HTTP service, as a small non-root image.
+#
+#   docker build -t matcher .
+#   docker run -p 8000:8000 matcher                                  # embedded demo registry
+#   docker run -p 8000:8000 -v "$PWD/data:/data:ro" \
+#     -e MATCHER_REGISTRY_PATH=/data/registry.json.gz matcher --workers 2
+#
+# Production must set MATCHER_API_KEYS (client keys for X-API-Key) and, to enable
+# POST /v1/admin/reload, MATCHER_ADMIN_TOKEN: without them the API is open to anyone who can
+# reach the port. Pass them as secrets/env at run time, never baked into the image.
+# `docker kill -s HUP <container>` reloads the snapshot in every worker without a restart.
+
+########## builder: a venv with matcher installed, as .ci/run installs it (minus test extras)
+FROM python:3.11-slim AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY matcher ./matcher
+COPY geodata ./geodata
+RUN python3 -m venv /opt/venv \
+ && /opt/venv/bin/python -m pip install --quiet --upgrade pip \
+ && /opt/venv/bin/python -m pip install --quiet . \
+ && /opt/venv/bin/python -c "import matcher.http.app, geodata; geodata.authorities()"
+
+########## runtime
+FROM python:3.11-slim
+
+RUN groupadd --system --gid 10001 matcher \
+ && useradd --system --uid 10001 --gid matcher --home-dir /nonexistent --shell /usr/sbin/nologin matcher \
+ && mkdir /data && chown matcher:matcher /data
+
+COPY --from=builder /opt/venv /opt/venv
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MATCHER_HOST=0.0.0.0 \
+    MATCHER_PORT=8000
+# MATCHER_REGISTRY_PATH: the snapshot file (.json or .json.gz), e.g. /data/registry.json.gz
+# on a mounted volume; unset = the embedded demo registry. Other MATCHER_* settings
+# (MATCHER_WORKERS, MATCHER_MAX_BODY_BYTES, MATCHER_CORS_ORIGINS, ...) work the same way.
+
+USER matcher
+WORKDIR /data
+EXPOSE 8000
+
+# Liveness only (/healthz); orchestrators should gate traffic on /readyz (snapshot loaded).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MATCHER_PORT', '8000'), timeout=4)" || exit 1
+
+ENTRYPOINT ["matcher", "serve"]

@@ -1,0 +1,144 @@
+"""`GET /v1/catalogue`: every code a client needs to build its forms, with descriptions.
+
+Read from the same modules the request schema and the index read (`matcher.catalogue`,
+`matcher.reasons`, `matcher.weights`, `matcher.contract_terms`), plus the limits and the
+contract terms this service runs with, so the forms can never offer a code the service
+would refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from matcher.catalogue import (
+    DPV_DESCRIPTIONS,
+    GENDER_DESCRIPTIONS,
+    LOT_DESCRIPTIONS,
+    LOTS_BY_DPV,
+    NEED_DESCRIPTIONS,
+    RATING_DESCRIPTIONS,
+    SEVERITY_DESCRIPTIONS,
+    DpvStatus,
+    OfstedRegistration,
+    ServiceUnit,
+)
+from matcher.contract_terms import TermsBook
+from matcher.reasons import REASON_DESCRIPTIONS
+from matcher.requests import ShortlistRequest
+from matcher.settings import Settings
+from matcher.weights import COMPONENTS, DEFAULT_PROFILE, PROFILE_DESCRIPTIONS, PROFILES
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Term(_Out):
+    """A code and what it means."""
+
+    code: str
+    description: str
+
+
+class DpvOut(_Out):
+    """A DPV, its lots and the contract terms (discounts) it is priced with."""
+
+    code: str
+    description: str
+    lots: list[Term]
+    contract_terms: dict[str, Any]
+
+
+class ProfileOut(_Out):
+    """A named set of best-match weights."""
+
+    name: str
+    description: str
+    weights: dict[str, float]
+
+
+class WeightsCatalogue(_Out):
+    """Best-match score components and weight profiles."""
+
+    default_profile: str
+    components: list[Term]
+    profiles: list[ProfileOut]
+
+
+class LimitsOut(_Out):
+    """Limits this service enforces on requests."""
+
+    max_body_bytes: int
+    max_bids: int
+    max_radius_miles: float
+
+
+class CatalogueOut(_Out):
+    """The vocabularies of the API."""
+
+    dpvs: list[DpvOut]
+    needs: list[Term]
+    genders: list[Term]
+    ofsted_ratings: list[Term]
+    ofsted_registrations: list[str]
+    dpv_statuses: list[str]
+    alert_severities: list[Term]
+    service_units: list[str]
+    reasons: list[Term]
+    weights: WeightsCatalogue
+    contract_terms_version: str
+    limits: LimitsOut
+    request_defaults: dict[str, Any]
+
+
+def _terms(descriptions: dict[Any, str]) -> list[Term]:
+    return [Term(code=str(code), description=text) for code, text in descriptions.items()]
+
+
+def request_defaults() -> dict[str, Any]:
+    """Defaults of the shortlist request's optional scalar fields (what a form pre-fills)."""
+    out: dict[str, Any] = {}
+    for name, info in ShortlistRequest.model_fields.items():
+        if not info.is_required() and isinstance(info.default, bool | int | float | str):
+            out[name] = info.default
+    return out
+
+
+def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
+    """The catalogue for a service running with `settings` and `terms`."""
+    return CatalogueOut(
+        dpvs=[
+            DpvOut(
+                code=dpv.value,
+                description=DPV_DESCRIPTIONS[dpv],
+                lots=[Term(code=lot.value, description=LOT_DESCRIPTIONS[lot]) for lot in lots],
+                contract_terms=terms.for_dpv(dpv).as_dict(),
+            )
+            for dpv, lots in LOTS_BY_DPV.items()
+        ],
+        needs=_terms(NEED_DESCRIPTIONS),
+        genders=_terms(GENDER_DESCRIPTIONS),
+        ofsted_ratings=_terms(RATING_DESCRIPTIONS),
+        ofsted_registrations=[r.value for r in OfstedRegistration],
+        dpv_statuses=[s.value for s in DpvStatus],
+        alert_severities=_terms(SEVERITY_DESCRIPTIONS),
+        service_units=[u.value for u in ServiceUnit],
+        reasons=_terms(REASON_DESCRIPTIONS),
+        weights=WeightsCatalogue(
+            default_profile=DEFAULT_PROFILE,
+            components=_terms(COMPONENTS),
+            profiles=[
+                ProfileOut(name=name, description=PROFILE_DESCRIPTIONS[name], weights=weights)
+                for name, weights in PROFILES.items()
+            ],
+        ),
+        contract_terms_version=terms.version,
+        limits=LimitsOut(
+            max_body_bytes=settings.max_body_bytes,
+            max_bids=settings.max_bids,
+            max_radius_miles=settings.max_radius_miles,
+        ),
+        request_defaults=request_defaults(),
+    )

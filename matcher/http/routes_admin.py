@@ -1,0 +1,45 @@
+"""POST /v1/admin/reload: reload the configured snapshot (only when an admin token is set)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from matcher.errors import MatcherError
+from matcher.http.auth import Admin
+from matcher.http.deps import holder_of
+from matcher.http.schemas import ReloadOut, error_responses, iso
+from matcher.http.state import log_reload, log_reload_failure
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Admin])
+
+
+@router.post(
+    "/reload",
+    summary="Reload the registry snapshot",
+    response_model=ReloadOut,
+    responses=error_responses(401, 403, 422),
+)
+def reload(request: Request) -> Any:
+    """Load, validate and index the configured snapshot in this worker, then swap it in.
+
+    A refused snapshot answers 422 `invalid_snapshot` listing its problems, and the old
+    snapshot keeps serving. Requests in flight finish on the snapshot they started with.
+    """
+    try:
+        outcome = holder_of(request).reload()
+    except MatcherError as exc:
+        log_reload_failure("admin", exc)
+        raise
+    log_reload("admin", outcome)
+    return JSONResponse(
+        {
+            "old_snapshot_version": outcome.old_snapshot_version,
+            "new_snapshot_version": outcome.new_snapshot_version,
+            "source": outcome.source,
+            "loaded_at": iso(outcome.loaded_at),
+            "duration_ms": outcome.duration_ms,
+        }
+    )

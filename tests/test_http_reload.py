@@ -1,0 +1,202 @@
+"""Snapshot reload: atomic under load, serialised, refused whole when invalid, file watch."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from matcher.errors import SnapshotError
+from matcher.http import triggers
+from matcher.http.app import create_app
+from matcher.http.state import SnapshotHolder
+from matcher.service import Limits, Snapshot
+from matcher.settings import Settings
+from tests.test_http_helpers import (
+    TestClient,
+    live_server,
+    shortlist_body,
+    small_snapshot,
+    wait_until,
+    write_registry,
+)
+
+ADMIN = "reload-admin"
+BEARER = {"Authorization": f"Bearer {ADMIN}"}
+THREADS = 8
+PER_THREAD = 200
+
+
+@pytest.fixture
+def registries(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
+    """A registry file holding version A, and the version B it will be rewritten to."""
+    path = tmp_path / "registry.json"
+    version_b = write_registry(tmp_path / "b.json", 300, seed=12)
+    version_a = write_registry(path, 300, seed=11)
+    assert version_a != version_b
+    yield path, version_a, version_b
+
+
+def test_reload_under_load_loses_no_request_and_switches_versions(
+    registries: tuple[Path, str, str],
+) -> None:
+    """8 threads x 200 shortlists against a real server while the snapshot is replaced."""
+    path, version_a, version_b = registries
+    app = create_app(Settings(registry_path=path, admin_token=ADMIN))
+    body = shortlist_body(explain=False, limit=5)
+    seen: list[list[str]] = [[] for _ in range(THREADS)]
+    statuses: list[int] = []
+    done = threading.Semaphore(0)
+    lock = threading.Lock()
+
+    with live_server(app) as url:
+        wait_until(lambda: httpx.get(f"{url}/readyz").status_code == 200, timeout_s=20)
+
+        def hammer(k: int) -> None:
+            with httpx.Client(base_url=url, timeout=10) as client:
+                for i in range(PER_THREAD):
+                    r = client.post("/v1/shortlist", json=body)
+                    with lock:
+                        statuses.append(r.status_code)
+                    if r.status_code == 200:
+                        seen[k].append(r.json()["snapshot_version"])
+                    if i == PER_THREAD // 4:
+                        done.release()
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            futures = [pool.submit(hammer, k) for k in range(THREADS)]
+            for _ in range(THREADS):  # every thread is a quarter through
+                assert done.acquire(timeout=30)
+            path.write_bytes((path.parent / "b.json").read_bytes())
+            reload = httpx.post(f"{url}/v1/admin/reload", headers=BEARER, timeout=30)
+            for f in futures:
+                f.result(timeout=60)
+        final = httpx.get(f"{url}/readyz").json()["snapshot_version"]
+
+    assert reload.status_code == 200, reload.text
+    assert reload.json()["old_snapshot_version"] == version_a
+    assert reload.json()["new_snapshot_version"] == version_b
+    assert statuses == [200] * (THREADS * PER_THREAD)
+    assert final == version_b
+    for versions in seen:
+        assert set(versions) <= {version_a, version_b}
+        switched = versions.index(version_b) if version_b in versions else len(versions)
+        assert versions[:switched] == [version_a] * switched  # A... then B..., never back
+        assert versions[switched:] == [version_b] * (len(versions) - switched)
+    assert any(version_a in v for v in seen)
+    assert any(version_b in v for v in seen)
+
+
+def test_a_refused_snapshot_answers_422_and_the_old_one_keeps_serving(
+    registries: tuple[Path, str, str],
+) -> None:
+    path, version_a, _ = registries
+    with TestClient(create_app(Settings(registry_path=path, admin_token=ADMIN))) as c:
+        wait_until(lambda: c.get("/readyz").status_code == 200, timeout_s=20)
+        text = path.read_bytes()
+        path.write_bytes(text[: len(text) // 2])  # truncated mid-document
+        r = c.post("/v1/admin/reload", headers=BEARER)
+        assert r.status_code == 422
+        err = r.json()["error"]
+        assert err["code"] == "invalid_snapshot"
+        assert "not valid JSON" in err["message"]
+        assert c.get("/readyz").json()["snapshot_version"] == version_a
+        assert c.post("/v1/shortlist", json=shortlist_body()).json()["snapshot_version"] == (
+            version_a
+        )
+        metrics = c.get("/metrics").text
+    assert 'matcher_snapshot_reloads_total{outcome="refused"} 1.0' in metrics
+
+
+def test_a_snapshot_failing_validation_lists_its_problems(
+    registries: tuple[Path, str, str],
+) -> None:
+    path, version_a, _ = registries
+    text = path.read_text()
+    with TestClient(create_app(Settings(registry_path=path, admin_token=ADMIN))) as c:
+        wait_until(lambda: c.get("/readyz").status_code == 200, timeout_s=20)
+        path.write_text(text.replace('"age_min":', '"age_min_typo":', 2))
+        r = c.post("/v1/admin/reload", headers=BEARER)
+        assert r.status_code == 422
+        details = r.json()["error"]["details"]
+        assert len(details) >= 2
+        assert all(d["field"].startswith("listings[") for d in details)
+        assert c.get("/readyz").json()["snapshot_version"] == version_a
+
+
+def test_reloads_never_overlap() -> None:
+    """Two reloads at once: the second waits for the first (the lock)."""
+    active = 0
+    most = 0
+    guard = threading.Lock()
+
+    def slow_loader() -> Snapshot:
+        nonlocal active, most
+        with guard:
+            active += 1
+            most = max(most, active)
+        time.sleep(0.1)
+        with guard:
+            active -= 1
+        return small_snapshot()
+
+    from matcher.contract_terms import terms_book
+
+    holder = SnapshotHolder(slow_loader, Limits(), terms_book())
+    threads = [threading.Thread(target=holder.reload) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert most == 1
+    assert holder.require().snapshot is small_snapshot()
+
+
+def test_a_request_keeps_the_matcher_it_started_with() -> None:
+    from matcher.contract_terms import terms_book
+
+    other = Snapshot(index=small_snapshot().index, source="other")
+    snapshots = iter([small_snapshot(), other])
+    holder = SnapshotHolder(lambda: next(snapshots), Limits(), terms_book())
+    holder.reload()
+    in_flight = holder.require()
+    holder.reload()
+    assert in_flight.snapshot.source == "test"
+    assert holder.require().snapshot.source == "other"
+
+
+def test_a_failed_load_keeps_the_old_matcher_and_records_the_error() -> None:
+    from matcher.contract_terms import terms_book
+
+    def refuse() -> Snapshot:
+        raise SnapshotError("refused for the test")
+
+    holder = SnapshotHolder(refuse, Limits(), terms_book())
+    holder.install(small_snapshot())
+    before = holder.require()
+    assert holder.reload_logged("test") is None
+    assert holder.require() is before
+    assert isinstance(holder.last_error, SnapshotError)
+
+
+def test_watched_file_reloads_when_it_changes(
+    registries: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, version_a, version_b = registries
+    monkeypatch.setattr(triggers, "WATCH_INTERVAL_S", 0.05)
+    settings = Settings(registry_path=path, watch_registry=True)
+    with TestClient(create_app(settings)) as c:
+
+        def version() -> Any:
+            r = c.get("/readyz")
+            return r.status_code == 200 and r.json()["snapshot_version"]
+
+        assert wait_until(version, timeout_s=20) == version_a
+        path.write_bytes((path.parent / "b.json").read_bytes())
+        wait_until(lambda: version() == version_b, timeout_s=20)

@@ -26,11 +26,12 @@ from matcher.money import format_pence, to_pence
 from matcher.pricing import PricedBid, price_bid
 from matcher.radius import OriginPoint, geodesic_m
 from matcher.reasons import REASON_BIT, BidReason, Reason, reasons_from_bits
-from matcher.registry import RATINGS
+from matcher.registry import RATINGS, Registry
 from matcher.requests import METRES_PER_MILE, Bid
 from matcher.scoring import BidFacts, Component, component_values, score
 from matcher.weights import ResolvedWeights
 
+_LATE_BIT = REASON_BIT[Reason.NOT_AVAILABLE_BY_START_DATE]
 SCORE_DECIMALS = 9  # ordering precision: immune to float noise from weight scaling
 DEFAULT_TIE_EPSILON = 0.01
 
@@ -69,7 +70,7 @@ class RankOptions:
     secondary_needs: list[Need]
     preferred_listing_ids: frozenset[str]
     start_tolerance_days: int = 0
-    tie_epsilon: float = DEFAULT_TIE_EPSILON
+    tie_epsilon: float = DEFAULT_TIE_EPSILON  # RankRequest.tie_epsilon
 
 
 def rank_bids(
@@ -89,6 +90,7 @@ def rank_bids(
     inside = geodata.in_authority(criteria.authority_code, reg.lat[known], reg.lon[known])
     in_area_of = dict(zip(known.tolist(), (bool(x) for x in inside), strict=True))
 
+    latest_start = criteria.start_date + options.start_tolerance_days
     seen_ids: set[str] = set()
     seen_listings: set[str] = set()
     pending: list[tuple[Bid, int, PricedBid, int]] = []
@@ -107,6 +109,8 @@ def rank_bids(
             rejected.append(RejectedBid(bid, reasons, details))
             continue
         bits = bits_of[row]
+        if bits & _LATE_BIT and _start_day(bid, reg, row) <= latest_start:
+            bits &= ~_LATE_BIT  # the vacancy opens within the start tolerance: scored, not refused
         if dist_of[row] > criteria.max_distance_m:
             bits |= REASON_BIT[Reason.TOO_FAR]
         if bits:
@@ -128,7 +132,7 @@ def rank_bids(
             reasons.append(BidReason.SERVICE_NOT_ON_MENU)
             details["services_not_on_menu"] = off_menu
         start = bid.available_from.toordinal() if bid.available_from else 0
-        if start > criteria.start_date + options.start_tolerance_days:
+        if start > latest_start:
             reasons.append(BidReason.CANNOT_START_BY_START_DATE)
             details["available_from"] = (
                 bid.available_from.isoformat() if bid.available_from else None
@@ -147,6 +151,12 @@ def rank_bids(
 
     ranked = _score(index, criteria, pending, dist_of, in_area_of, options)
     return _order(ranked, options), rejected
+
+
+def _start_day(bid: Bid, reg: Registry, row: int) -> int:
+    """The earliest day the placement can start: the later of the bid's and the vacancy's."""
+    offered = bid.available_from.toordinal() if bid.available_from else 0
+    return max(offered, int(reg.available_from[row]))
 
 
 def _dedupe(reasons: list[str]) -> list[str]:
@@ -170,7 +180,7 @@ def _score(
     for bid, row, priced, ceiling in pending:
         listing_needs = int(reg.needs_mask[row])
         kpi = float(reg.kpi_score[row])
-        start = bid.available_from.toordinal() if bid.available_from else 0
+        start = _start_day(bid, reg, row)
         facts = BidFacts(
             total_cost=priced.exact_total,
             distance_miles=dist_of[row] / METRES_PER_MILE,

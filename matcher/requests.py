@@ -138,6 +138,26 @@ class RankRequest(ShortlistRequest):
     order_by: Literal["price", "best_match"] = "price"  # type: ignore[assignment]
     weights: Weights | None = None
     profile: Annotated[str, Field(max_length=32)] | None = None
+    start_tolerance_days: Annotated[
+        int,
+        Strict(),
+        Field(
+            ge=0,
+            le=90,
+            description="Bids may start up to this many days after start_date; later starts "
+            "score lower on the start_date component (0: every bid must start on time).",
+        ),
+    ] = 0
+    tie_epsilon: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=0.2,
+            allow_inf_nan=False,
+            description="Best match: bids that fully meet needs and score within this of "
+            "each other rank cheapest first.",
+        ),
+    ] = 0.01
 
 
 class WeightChoice(_Body):

@@ -123,6 +123,8 @@ class Matcher:
             expected_duration_weeks=req.expected_duration_weeks,
             secondary_needs=list(req.child.secondary_needs),
             preferred_listing_ids=frozenset(req.preferred_listing_ids),
+            start_tolerance_days=req.start_tolerance_days,
+            tie_epsilon=req.tie_epsilon,
         )
         ranked, rejected = rank_bids(index, criteria, list(req.bids), terms, options)
         decision = decision_id(

@@ -260,3 +260,29 @@ def test_compare_reports_movements_and_kendall_tau(
         assert m.rank_b == ranks_b[m.bid_id] and m.movement == m.rank_a - m.rank_b
     same = matcher.compare(CompareRequest.model_validate(body | {"b": {"profile": "cost_focused"}}))
     assert same.kendall_tau == 1.0
+
+
+def test_start_tolerance_scores_late_starts_lower_instead_of_refusing(
+    matcher: Matcher, shortlisted: list[Any]
+) -> None:
+    """Within start_tolerance_days a late start is ranked with a lower start_date value;
+    beyond it the bid is refused with cannot_start_by_start_date."""
+    bids = bids_for(shortlisted[:3], [0.9, 0.9, 0.9])
+    bids[1]["available_from"] = "2026-12-08"  # 7 days late
+    bids[2]["available_from"] = "2026-12-31"  # 30 days late
+    answer = rank(matcher, bids, order_by="best_match", start_tolerance_days=14)
+    by_id = {r.bid_id: r for r in answer.ranked}
+    assert by_id["B000"].components["start_date"].value == 1.0
+    assert by_id["B001"].components["start_date"].value == pytest.approx(1 - 7 / 15)
+    assert [r.reasons for r in answer.rejected] == [["cannot_start_by_start_date"]]
+    strict = rank(matcher, bids, order_by="best_match")
+    assert {r.bid_id for r in strict.rejected} == {"B001", "B002"}
+
+
+def test_tie_epsilon_is_configurable(matcher: Matcher, shortlisted: list[Any]) -> None:
+    """With epsilon 0 the order is by score alone; the answer reports the epsilon used."""
+    bids = bids_for(shortlisted, [0.6, 0.95, 0.8, 0.7, 0.9, 0.85, 0.75, 0.65])
+    answer = rank(matcher, bids, order_by="best_match", tie_epsilon=0.0)
+    assert answer.tie_epsilon == 0.0
+    scores = [r.score for r in answer.ranked]
+    assert scores == sorted(scores, reverse=True)

@@ -74,14 +74,6 @@ def _available(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.boo
     return ix.registry.available_from[rows] > c.start_date
 
 
-def _reg_suspended(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.registration[rows] == _SUSPENDED_REG
-
-
-def _reg_cancelled(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.registration[rows] == _CANCELLED_REG
-
-
 def _restricted(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
     return ix.registry.restricted_until[rows] >= c.start_date
 
@@ -96,18 +88,6 @@ def _not_inspected(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np
     return ix.registry.rating[rows] == _NYI
 
 
-def _dpv_suspended(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.dpv_status[rows] == _SUSPENDED
-
-
-def _dpv_barred(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.dpv_status[rows] == _BARRED
-
-
-def _alert(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.alert_excluded[rows]
-
-
 def _ceiling(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
     return ix.lot_ceilings[LOT_CODE[c.lot]].pence_on(rows, c.start_date) < 0
 
@@ -120,7 +100,9 @@ def _excluded(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool
     return np.fromiter((ids[r] in wanted for r in rows.tolist()), dtype=bool, count=len(rows))
 
 
-# Every criterion but distance, most selective first (the order only affects speed).
+# Every referral-dependent criterion, most selective first (the order only affects speed).
+# The referral-independent ones (registration, DPV status, excluding alerts) are folded into
+# one precomputed column, `RegistryIndex.static_bits`.
 CHECKS: tuple[tuple[Reason, Check], ...] = (
     (Reason.DPV_MISMATCH, _dpv),
     (Reason.LOT_NOT_APPROVED, _lot),
@@ -133,12 +115,7 @@ CHECKS: tuple[tuple[Reason, Check], ...] = (
     (Reason.SIBLING_GROUP_TOO_LARGE, _sibling),
     (Reason.OFSTED_RATING_BELOW_MINIMUM, _rating),
     (Reason.OFSTED_NOT_YET_INSPECTED, _not_inspected),
-    (Reason.OFSTED_REGISTRATION_SUSPENDED, _reg_suspended),
-    (Reason.OFSTED_REGISTRATION_CANCELLED, _reg_cancelled),
     (Reason.OFSTED_ADMISSIONS_RESTRICTED, _restricted),
-    (Reason.DPV_SUSPENDED, _dpv_suspended),
-    (Reason.DPV_BARRED, _dpv_barred),
-    (Reason.SAFEGUARDING_ALERT, _alert),
     (Reason.EXCLUDED_BY_REFERRAL, _excluded),
 )
 
@@ -156,7 +133,7 @@ def reason_bits(index: RegistryIndex, rows: Rows, criteria: Criteria) -> Bits:
     -------
     uint32 array, shape (k,): 0 where the listing is eligible apart from distance.
     """
-    bits = np.zeros(len(rows), dtype=np.uint32)
+    bits = index.static_bits[rows]
     for reason, check in CHECKS:
         np.bitwise_or(
             bits, np.uint32(REASON_BIT[reason]), out=bits, where=check(index, rows, criteria)
@@ -171,7 +148,7 @@ def eligible_positions(index: RegistryIndex, rows: Rows, criteria: Criteria) -> 
     previous ones, so a dense candidate set shrinks fast; reasons are then computed only
     for the excluded rows an answer actually explains.
     """
-    keep = np.arange(len(rows), dtype=np.intp)
+    keep = np.flatnonzero(index.static_bits[rows] == 0)
     for _reason, check in CHECKS:
         if len(keep) == 0:
             break

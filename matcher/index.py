@@ -17,8 +17,18 @@ import numpy.typing as npt
 import shapely
 
 import geodata
-from matcher.catalogue import RATING_RANK, SEVERITY_RANK, Need, OfstedRating
+from matcher.catalogue import (
+    DPV_STATUS_CODE,
+    RATING_RANK,
+    REGISTRATION_CODE,
+    SEVERITY_RANK,
+    DpvStatus,
+    Need,
+    OfstedRating,
+    OfstedRegistration,
+)
 from matcher.criteria import Policy
+from matcher.reasons import REASON_BIT, Reason
 from matcher.registry import LOTS, RATINGS, Registry
 from matcher.spatial import SpatialIndex, build_spatial_index
 
@@ -101,6 +111,7 @@ class RegistryIndex:
     spatial: SpatialIndex
     rating_rank: npt.NDArray[np.uint8]
     alert_excluded: npt.NDArray[np.bool_]
+    static_bits: npt.NDArray[np.uint32]
     lot_ceilings: tuple[LotCeilings, ...]
     counts: StaticCounts
     build_seconds: float
@@ -120,6 +131,7 @@ class RegistryIndex:
         rating_rank = rank_by_code[registry.rating]
         threshold = SEVERITY_RANK[policy.excluding_alert_severity]
         alert_excluded = registry.open_alert_max_severity >= threshold
+        static_bits = _static_bits(registry, alert_excluded)
         lot_ceilings = tuple(_lot_ceilings(registry, code) for code in range(len(LOTS)))
         counts = _static_counts(registry, alert_excluded)
         return cls(
@@ -131,6 +143,7 @@ class RegistryIndex:
             spatial=spatial,
             rating_rank=rating_rank,
             alert_excluded=alert_excluded,
+            static_bits=static_bits,
             lot_ceilings=lot_ceilings,
             counts=counts,
             build_seconds=time.perf_counter() - started,
@@ -148,6 +161,26 @@ class RegistryIndex:
             if out[row] is None:
                 out[row] = codes[poly]
         return out
+
+
+def _static_bits(
+    registry: Registry, alert_excluded: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.uint32]:
+    """Reason bits that do not depend on the referral: Ofsted registration, DPV standing
+    and excluding safeguarding alerts (DOMAIN rules 2-3), one column for all of them."""
+    bits = np.zeros(registry.size, dtype=np.uint32)
+    conditions = (
+        (registry.registration == REGISTRATION_CODE[OfstedRegistration.SUSPENDED],
+         Reason.OFSTED_REGISTRATION_SUSPENDED),
+        (registry.registration == REGISTRATION_CODE[OfstedRegistration.CANCELLED],
+         Reason.OFSTED_REGISTRATION_CANCELLED),
+        (registry.dpv_status == DPV_STATUS_CODE[DpvStatus.SUSPENDED], Reason.DPV_SUSPENDED),
+        (registry.dpv_status == DPV_STATUS_CODE[DpvStatus.BARRED], Reason.DPV_BARRED),
+        (alert_excluded, Reason.SAFEGUARDING_ALERT),
+    )  # fmt: skip
+    for condition, reason in conditions:
+        np.bitwise_or(bits, np.uint32(REASON_BIT[reason]), out=bits, where=condition)
+    return bits
 
 
 def _lot_ceilings(registry: Registry, lot_code: int) -> LotCeilings:

@@ -109,7 +109,7 @@ def _result(
     top = nearest(index, origin, rows[eligible], planar[eligible], limit)
     explained = nearest(index, origin, rows[~eligible], planar[~eligible], explain_limit)
     explained_rows = np.array([row for _, _, row in explained], dtype=np.intp)
-    explained_bits = reason_bits(index, explained_rows, criteria).tolist()
+    explained_bits = reason_bits(index, explained_rows, criteria).tolist() if explained else []
     eligible_count = int(eligible.sum())
     widened: list[Widened] = []
     if eligible_count < WIDEN_BELOW:

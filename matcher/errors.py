@@ -8,6 +8,7 @@
     │   ├── InvalidWeightsError       422 invalid_weights
     │   └── LimitExceededError        422 limit_exceeded    (too many bids/referrals, radius)
     ├── PayloadTooLargeError          413 payload_too_large
+    ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── AuthError                     401 unauthorized
     │   └── ForbiddenError            403 forbidden
     ├── NotFoundError                 404 not_found
@@ -108,6 +109,13 @@ class PayloadTooLargeError(MatcherError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(MatcherError):
+    """The request body is not JSON."""
+
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class AuthError(MatcherError):

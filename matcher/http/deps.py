@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from matcher.errors import ErrorDetail, UnsupportedMediaTypeError
 from matcher.http.access import note
 from matcher.http.credentials import Credentials
 from matcher.http.metrics import Metrics
@@ -57,7 +58,17 @@ async def current_matcher(request: Request) -> Matcher:
 
 
 async def raw_body(request: Request) -> bytes:
-    """The request body as bytes (size-limited by the body limit middleware)."""
+    """The request body as bytes (size-limited by the body limit middleware).
+
+    Bodies are JSON: another declared media type is a 415, not a confusing parse error.
+    A request with no content type is parsed strictly as JSON.
+    """
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError(
+            f"request bodies must be application/json, not {media_type[:100]}",
+            [ErrorDetail(field="content-type", reason="expected application/json")],
+        )
     return await request.body()
 
 

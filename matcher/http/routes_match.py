@@ -31,7 +31,7 @@ Req = TypeVar("Req", bound=BaseModel)
 Resp = TypeVar("Resp", bound=BaseModel)
 
 REQUEST_MODELS: list[type[BaseModel]] = [ShortlistRequest, RankRequest, CompareRequest]
-_ERRORS = error_responses(401, 403, 413, 422, 503)
+_ERRORS = error_responses(401, 403, 413, 415, 422, 503)
 
 
 def _parse(model: type[Req], raw: bytes, log: AccessNote) -> Req:

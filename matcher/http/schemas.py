@@ -136,6 +136,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "Credentials not accepted.",
         404: "No such resource.",
         413: "Request body larger than the configured limit.",
+        415: "Request body is not application/json.",
         422: "A field is invalid, unknown or over a limit; `details` names each field.",
         503: "No registry snapshot loaded yet.",
     }

@@ -21,7 +21,9 @@ from tests.test_http_helpers import small_snapshot
 EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "25"))
 
 # A test-only token so the admin route is part of the fuzzed surface.
-app = create_app(app_settings(admin_token="fuzz-admin-token"), small_snapshot())  # noqa: S106
+# A test-only token, so the admin route is part of the fuzzed surface.
+TOKEN = "fuzz-admin-token"  # noqa: S105
+app = create_app(app_settings(admin_token=TOKEN), small_snapshot())
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -49,6 +51,6 @@ def canonical_error_body(ctx: Any, response: Any, case: Any) -> bool | None:
 def test_api_conforms_to_its_schema(case: Any) -> None:
     """No 5xx; status codes, content types and bodies as documented; canonical errors."""
     case.call_and_validate(
-        headers={"Authorization": "Bearer fuzz-admin-token"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
         checks=[canonical_error_body],
     )

@@ -20,7 +20,6 @@ from tests.test_http_helpers import small_snapshot
 
 EXAMPLES = int(os.environ.get("MATCHER_FUZZ_EXAMPLES", "25"))
 
-# A test-only token so the admin route is part of the fuzzed surface.
 # A test-only token, so the admin route is part of the fuzzed surface.
 TOKEN = "fuzz-admin-token"  # noqa: S105
 app = create_app(app_settings(admin_token=TOKEN), small_snapshot())

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from matcher import cli_batch
 from matcher.errors import MatcherError, RequestError
 
 
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     loc.add_argument("query")
     loc.set_defaults(func=cmd_locate)
 
+    cli_batch.register(sub)
     return parser
 
 

@@ -60,6 +60,10 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("POST", "/v1/shortlist", "/v1/shortlist", {"content": BAD}, 422, "invalid_request"),
     ("POST", "/v1/rank", "/v1/rank", {"json": {"bids": []}}, 422, "invalid_request"),
     ("POST", "/v1/rank/compare", "/v1/rank/compare", {"json": []}, 422, "invalid_request"),
+    # batch: no referrals, an unknown objective
+    ("POST", "/v1/allocate", "/v1/allocate", {"json": {"referrals": []}}, 422, "invalid_request"),
+    ("POST", "/v1/sufficiency", "/v1/sufficiency", {"json": {"referrals": [], "radii_miles": [0]}},
+     422, "invalid_request"),
     # geography: unknown names and codes
     ("GET", "/v1/authorities", "/v1/authorities?q=Nowhereshire", {}, 422, "unknown_authority"),
     ("GET", "/v1/authorities/{code}/boundary", "/v1/authorities/E0/boundary", {}, 404,

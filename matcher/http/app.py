@@ -19,7 +19,14 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.middleware.cors import CORSMiddleware
 
-from matcher.http import routes_admin, routes_geo, routes_info, routes_match, routes_ops
+from matcher.http import (
+    routes_admin,
+    routes_batch,
+    routes_geo,
+    routes_info,
+    routes_match,
+    routes_ops,
+)
 from matcher.http.auth import API_KEY_HEADER, ApiKey
 from matcher.http.catalogue import build_catalogue
 from matcher.http.credentials import Credentials
@@ -84,7 +91,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.request_models = list(routes_match.REQUEST_MODELS)
+    app.request_models = [*routes_match.REQUEST_MODELS, *routes_batch.REQUEST_MODELS]
     credentials = Credentials.from_settings(settings)
     app.state.services = Services(
         settings=settings,
@@ -96,6 +103,7 @@ def create_app(
 
     client: list[Any] = [ApiKey] if settings.api_key_list() else []
     app.include_router(routes_match.router, dependencies=client)
+    app.include_router(routes_batch.router, dependencies=client)
     app.include_router(routes_geo.router, dependencies=client)
     app.include_router(routes_info.router, dependencies=client)
     app.include_router(routes_ops.router)

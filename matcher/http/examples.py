@@ -62,6 +62,23 @@ COMPARE: dict[str, Any] = {
     "b": {"profile": "quality_focused", "weights": {"in_area": 2}},
 }
 
+ALLOCATE: dict[str, Any] = {
+    "referrals": [
+        {**RANK, "referral_id": "R-2026-000201", "order_by": "best_match"},
+        {
+            **SHORTLIST,
+            "referral_id": "R-2026-000202",
+            "bids": [{"bid_id": "B-9", "listing_id": "L0000398", "weekly_fee_gbp": "4500.00"}],
+        },
+    ],
+    "objective": "min_cost",
+}
+
+SUFFICIENCY: dict[str, Any] = {
+    "referrals": [SHORTLIST, SHORTLIST_FROM_DISTRICT],
+    "radii_miles": [20, 50],
+}
+
 EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "ShortlistRequest": {
         "harrow_residential": {
@@ -79,5 +96,14 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "CompareRequest": {
         "cost_vs_quality": {"summary": "Cost-focused vs quality-focused", "value": COMPARE},
+    },
+    "AllocateRequest": {
+        "two_referrals": {"summary": "Two referrals sharing a listing", "value": ALLOCATE},
+    },
+    "SufficiencyRequest": {
+        "two_referrals": {
+            "summary": "Supply for two referrals at 20 and 50 miles",
+            "value": SUFFICIENCY,
+        },
     },
 }

@@ -1,0 +1,113 @@
+"""`matcher allocate`, `matcher sufficiency`, `matcher demo-referrals`: many referrals at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from matcher.boundary import parse_body, validation_error
+from matcher.errors import RequestError
+from matcher.requests import ShortlistRequest
+
+
+def register(sub: Any) -> None:
+    """Add the batch subcommands to the `matcher` parser."""
+    a = sub.add_parser("allocate", help="place several referrals at once (exact MILP)")
+    a.add_argument("request", help="AllocateRequest JSON file ('-' = stdin)")
+    a.add_argument("--registry", default=None)
+    a.set_defaults(func=cmd_allocate)
+
+    s = sub.add_parser("sufficiency", help="supply gaps over a batch of referrals")
+    s.add_argument("referrals", help="JSON array or JSON Lines of shortlist requests")
+    s.add_argument("--radii", type=float, nargs="+", default=[20.0, 50.0])
+    s.add_argument("--report", default=None, metavar="DIR", help="write MD/CSV/PNG here")
+    s.add_argument("--registry", default=None)
+    s.set_defaults(func=cmd_sufficiency)
+
+    d = sub.add_parser("demo-referrals", help="generate a synthetic referral stream (JSONL)")
+    d.add_argument("--n", type=int, default=1000)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default=None, help="file (default: stdout)")
+    d.set_defaults(func=cmd_demo_referrals)
+
+
+def _read(path: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise RequestError(f"cannot read {path}: {exc.strerror}", field="file") from None
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    """Allocate from a request file; print the plan."""
+    from matcher.allocation import allocate
+    from matcher.batch_requests import AllocateRequest
+    from matcher.cli import _matcher
+    from matcher.settings import Settings
+
+    req = parse_body(AllocateRequest, _read(args.request))
+    answer = allocate(_matcher(args), req, Settings().max_allocation_referrals)
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    return 0
+
+
+def read_referrals(raw: bytes) -> list[ShortlistRequest]:
+    """A JSON array or JSON Lines of shortlist requests, validated (errors name the line)."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise RequestError("no referrals given", field="referrals")
+    if text.startswith("["):
+        try:
+            return TypeAdapter(list[ShortlistRequest]).validate_json(text)
+        except ValidationError as exc:
+            raise validation_error(exc, prefix="referrals") from None
+    out = []
+    for n, line in enumerate(text.splitlines()):
+        if line.strip():
+            try:
+                out.append(ShortlistRequest.model_validate_json(line))
+            except ValidationError as exc:
+                raise validation_error(exc, prefix=f"line {n + 1}") from None
+    return out
+
+
+def cmd_sufficiency(args: argparse.Namespace) -> int:
+    """Analyse a referral batch; print the answer; optionally write a report folder."""
+    from matcher.cli import _matcher
+    from matcher.settings import Settings
+    from matcher.sufficiency import sufficiency_answer
+    from matcher.sufficiency_report import write_report
+
+    settings = Settings()
+    requests = read_referrals(_read(args.referrals))
+    matcher = _matcher(args)
+    started = time.perf_counter()
+    answer = sufficiency_answer(
+        matcher.snapshot.index, matcher.snapshot.version, requests, args.radii,
+        settings.max_batch_referrals, settings.max_radius_miles,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if args.report:
+        files = write_report(answer, Path(args.report), elapsed)
+        print(json.dumps({"report": [str(f) for f in files], "seconds": round(elapsed, 3)}),
+              file=sys.stderr)  # fmt: skip
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_demo_referrals(args: argparse.Namespace) -> int:
+    """Write a synthetic referral stream as JSON Lines."""
+    from matcher.demo_referrals import generate_referrals
+
+    lines = "".join(json.dumps(r) + "\n" for r in generate_referrals(args.n, args.seed))
+    if args.out:
+        Path(args.out).write_text(lines)
+    else:
+        sys.stdout.write(lines)
+    return 0

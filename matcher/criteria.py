@@ -7,7 +7,9 @@ defaults; this frozen record is what the domain core sees. It lives only for one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
+import geodata
 from matcher.catalogue import (
     GENDER_BIT,
     LOT_BIT,
@@ -18,6 +20,11 @@ from matcher.catalogue import (
     Lot,
     OfstedRating,
 )
+
+
+@cache
+def _authority_order() -> dict[str, int]:
+    return {a.code: i for i, a in enumerate(geodata.authorities())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,11 @@ class Criteria:
     def gender_bit(self) -> int:
         """The gender's bit in the index's genders mask."""
         return GENDER_BIT[self.gender]
+
+    @property
+    def authority_position(self) -> int:
+        """The placing authority's position in `geodata.authorities()` (sorted by code)."""
+        return _authority_order()[self.authority_code]
 
     @property
     def min_rating_rank(self) -> int:

@@ -162,6 +162,15 @@ class RegistryIndex:
                 out[row] = codes[poly]
         return out
 
+    @cached_property
+    def authority_positions(self) -> npt.NDArray[np.int16]:
+        """Per row: the position in `geodata.authorities()` of the containing authority,
+        -1 outside England (the vectorised form of `authority_codes`)."""
+        order = {a.code: i for i, a in enumerate(geodata.authorities())}
+        return np.array(
+            [-1 if code is None else order[code] for code in self.authority_codes], dtype=np.int16
+        )
+
 
 def _static_bits(
     registry: Registry, alert_excluded: npt.NDArray[np.bool_]

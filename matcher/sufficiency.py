@@ -33,7 +33,7 @@ from matcher.criteria import Criteria
 from matcher.eligibility import reason_bits
 from matcher.errors import ErrorDetail, LimitExceededError, RequestError
 from matcher.index import RegistryIndex
-from matcher.radius import OriginPoint, geodesic_m, rows_within
+from matcher.radius import OriginPoint, decide_within, nearest, rows_within
 from matcher.reasons import REASON_BIT, REASONS_BY_BIT, Reason
 from matcher.requests import METRES_PER_MILE, ShortlistRequest, resolve_criteria
 
@@ -71,24 +71,50 @@ def analyse(
     """Per-referral supply, in input order."""
     radii = sorted(radii_miles)
     resolved = [_resolve(r, i, max_radius_miles) for i, r in enumerate(requests)]
-    groups: dict[tuple[float, float, str, str], list[int]] = defaultdict(list)
+    by_origin: dict[tuple[float, float], list[int]] = defaultdict(list)
     for i, c in enumerate(resolved):
-        groups[(c.origin.lat, c.origin.lon, c.dpv.value, c.lot.value)].append(i)
+        by_origin[(c.origin.lat, c.origin.lon)].append(i)
     out: list[ReferralSupply | None] = [None] * len(requests)
     reg = index.registry
-    widest = max(radii) * METRES_PER_MILE
-    for (lat, lon, _dpv, _lot), members in sorted(groups.items()):
+    for (lat, lon), members in sorted(by_origin.items()):
         origin = OriginPoint.of(lat, lon)
-        first = resolved[members[0]]
-        rows, _planar = rows_within(index, origin, widest)
-        same_kind = (reg.dpv[rows] == DPV_CODE[first.dpv]) & (
-            (reg.lots_mask[rows] & first.lot_bit) != 0
-        )
-        cands = rows[same_kind]
-        dist = geodesic_m(index, origin, cands)
+        rows, planar = rows_within(index, origin, radii[-1] * METRES_PER_MILE)
+        within = [_mask_within(index, origin, rows, r) for r in radii]
+        by_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i in members:
-            out[i] = _one(index, requests[i], resolved[i], cands, dist, radii)
+            by_kind[(resolved[i].dpv.value, resolved[i].lot.value)].append(i)
+        for kind_members in by_kind.values():
+            c0 = resolved[kind_members[0]]
+            kind = (reg.dpv[rows] == DPV_CODE[c0.dpv]) & ((reg.lots_mask[rows] & c0.lot_bit) != 0)
+            group = _Candidates(
+                origin=origin,
+                rows=rows[kind],
+                planar=planar[kind],
+                within=[w[kind] for w in within],
+            )
+            for i in kind_members:
+                out[i] = _one(index, requests[i], resolved[i], group)
     return [s for s in out if s is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Listings of one DPV/lot within the widest radius of one origin."""
+
+    origin: OriginPoint
+    rows: np.ndarray[Any, Any]
+    planar: np.ndarray[Any, Any]
+    within: list[np.ndarray[Any, Any]]  # per radius: boolean mask over rows
+
+
+def _mask_within(
+    index: RegistryIndex, origin: OriginPoint, rows: np.ndarray[Any, Any], radius_miles: float
+) -> np.ndarray[Any, Any]:
+    """Which of `rows` (ascending) lie within the radius, decided exactly (geodesic band)."""
+    inside, _ = decide_within(index, origin, rows, radius_miles * METRES_PER_MILE)
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[np.searchsorted(rows, inside)] = True
+    return mask
 
 
 def _resolve(req: ShortlistRequest, i: int, max_radius_miles: float) -> Criteria:
@@ -103,39 +129,26 @@ def _resolve(req: ShortlistRequest, i: int, max_radius_miles: float) -> Criteria
 
 
 def _one(
-    index: RegistryIndex,
-    req: ShortlistRequest,
-    c: Criteria,
-    cands: np.ndarray[Any, Any],
-    dist: np.ndarray[Any, Any],
-    radii: list[float],
+    index: RegistryIndex, req: ShortlistRequest, c: Criteria, group: _Candidates
 ) -> ReferralSupply:
-    bits = reason_bits(index, cands, c)
-    ok = bits == 0
-    counts = tuple(int(np.count_nonzero(ok & (dist <= r * METRES_PER_MILE))) for r in radii)
-    nearest = float(dist[ok].min()) / METRES_PER_MILE if ok.any() else None
-    in_first = dist <= radii[0] * METRES_PER_MILE
-    first_bits = bits[in_first]
+    all_bits = reason_bits(index, group.rows, c)
+    eligible = all_bits == 0
+    counts = tuple(int(np.count_nonzero(w & eligible)) for w in group.within)
+    near = nearest(index, group.origin, group.rows[eligible], group.planar[eligible], 1)
+    nearest_miles = round(near[0][0] / METRES_PER_MILE, 3) if near else None
+    first = group.rows[group.within[0]]
+    bits = all_bits[group.within[0]]
     binding = None
-    if len(first_bits):
-        failed = Counter(
-            {
-                reason.value: int(np.count_nonzero(first_bits & np.uint32(REASON_BIT[reason])))
-                for reason in REASONS_BY_BIT
-            }
-        )
-        top = failed.most_common(1)
-        binding = top[0][0] if top and top[0][1] > 0 else None
-    eligible_inner = cands[in_first][bits[in_first] == 0]
-    codes = index.authority_codes
-    in_area = any(codes[r] == c.authority_code for r in eligible_inner.tolist())
-    only_needs = cands[in_first][first_bits == _NEEDS_BIT]
-    gaps: set[str] = set()
-    for missing in (
-        c.needs_mask & ~index.registry.needs_mask[only_needs].astype(np.int64)
-    ).tolist():
-        if missing and missing & (missing - 1) == 0:  # exactly one need missing
-            gaps.add(NEEDS_BY_BIT[missing.bit_length() - 1].value)
+    if len(bits):
+        per_bit = np.unpackbits(bits.view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+        failed = per_bit.sum(axis=0)[: len(REASONS_BY_BIT)]
+        if failed.max() > 0:
+            binding = REASONS_BY_BIT[int(np.argmax(failed))].value  # first of equals: stable
+    in_area = bool(np.any(index.authority_positions[first[bits == 0]] == c.authority_position))
+    only_needs = first[bits == _NEEDS_BIT]
+    lacking = c.needs_mask & ~index.registry.needs_mask[only_needs].astype(np.int64)
+    single = np.unique(lacking[(lacking != 0) & ((lacking & (lacking - 1)) == 0)])  # one need
+    gaps = {NEEDS_BY_BIT[int(m).bit_length() - 1].value for m in single.tolist()}
     return ReferralSupply(
         referral_id=req.referral_id,
         authority_code=c.authority_code,
@@ -144,7 +157,7 @@ def _one(
         age_band=age_band(c.age),
         needs=tuple(n.value for n in req.child.needs),
         eligible=counts,
-        nearest_miles=None if nearest is None else round(nearest, 3),
+        nearest_miles=nearest_miles,
         binding_constraint=binding,
         in_area=in_area,
         need_gaps=tuple(sorted(gaps)),

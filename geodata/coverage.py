@@ -3,7 +3,8 @@
 A bounding box alone lets through the Irish Sea, the North Sea and Northern Ireland's
 east coast. Instead we ship a 1 km grid marking every cell within ~5 km of a live GB
 postcode (built from Code-Point Open): a point passes if it is inside the box and its
-cell is marked. That accepts every real address in GB (each is near its own postcode)
+cell is marked, or it lies inside an English authority's boundary (moorland can be more
+than 5 km from any postcode). That accepts every real address in GB (each is near its own postcode)
 and rejects Northern Ireland (~37 km from the nearest GB postcode at the Ards peninsula),
 the Isle of Man, France and open sea. It is O(1) per point, so validating a
 million-row registry costs one vectorised projection and one array lookup.
@@ -81,7 +82,24 @@ def check_in_great_britain_v(lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDAr
     hit[ok] = grid.covered[row[ok].astype(np.intp), col[ok].astype(np.intp)]
     result = np.zeros(la.shape, dtype=np.bool_)
     result[inside] = hit
+    # Land far from any postcode (moorland, mountains: the North Pennines are more than 5 km
+    # from one) is still Great Britain: a point inside an authority's boundary passes.
+    missed = np.flatnonzero(inside.ravel() & ~result.ravel())
+    if len(missed):
+        result.ravel()[missed[_inside_any_authority(la.ravel()[missed], lo.ravel()[missed])]] = True
     return result
+
+
+def _inside_any_authority(
+    lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    """Positions (into lat/lon) of the points inside some English authority's boundary."""
+    import shapely
+
+    from geodata.boundaries import _tree
+
+    points_idx, _ = _tree().query(shapely.points(lon, lat), predicate="within")
+    return np.unique(points_idx)
 
 
 def check_in_great_britain(lat: float, lon: float) -> None:

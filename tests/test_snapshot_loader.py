@@ -117,3 +117,20 @@ def test_unreadable_files_fail_with_a_clear_message(
     with pytest.raises(SnapshotError) as info:
         load_registry(path)
     assert message in info.value.message and str(path) in info.value.message
+
+
+def test_moorland_far_from_postcodes_is_still_great_britain() -> None:
+    """Regression: points in the North Pennines (> 5 km from any postcode, inside Westmorland
+    and Furness) were refused as 'outside Great Britain'; generated registries then failed."""
+    import geodata
+
+    inside = geodata.check_in_great_britain_v(np.array([54.665148, 54.718295]),
+                                              np.array([-2.38007, -2.488425]))  # fmt: skip
+    assert inside.all()
+    assert not geodata.check_in_great_britain_v(np.array([54.0]), np.array([-4.0])).any()  # sea
+
+
+def test_a_larger_generated_registry_validates(tmp_path: Path) -> None:
+    """Everything the generator makes passes the loader's validation (3,000 listings)."""
+    registry = generate(3000, seed=3)
+    assert registry_from_document(registry.snapshot_dict()).version == registry.version

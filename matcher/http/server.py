@@ -24,9 +24,11 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
+from matcher.errors import SnapshotError
 from matcher.http.app import create_app
 from matcher.http.logs import log_config
 from matcher.settings import Settings
+from matcher.snapshot_loader import load_registry
 
 H11_MAX_HEADER_BYTES = 16 * 1024  # request line + headers; larger is answered 431/400
 GRACEFUL_SHUTDOWN_S = 15
@@ -87,7 +89,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM: 0 on a clean stop, 1 when the registry file is
-    missing, 2 on bad settings, 3 when the server could not start."""
+    missing or invalid, 2 on bad settings, 3 when the server could not start."""
     try:
         settings = settings_from(args)
     except ValidationError as exc:
@@ -100,6 +102,15 @@ def serve(args: argparse.Namespace) -> int:
     if path is not None and not Path(path).is_file():
         message = f"registry file not found: {path}"
         return _fail("invalid_snapshot", message, [{"field": "registry", "reason": message}], 1)
+    if path is not None:
+        # Fail fast: a snapshot that would be refused stops the start-up here, with the file
+        # and its first errors, instead of a service that stays unready (reloads differ: a
+        # refused reload keeps the running snapshot).
+        try:
+            load_registry(Path(path))
+        except SnapshotError as exc:
+            details = [d.as_dict() for d in exc.details[:20]]
+            return _fail(exc.code, exc.message, details, 1)
     config = uvicorn_config(settings)
     if settings.workers > 1:
         sock = config.bind_socket()

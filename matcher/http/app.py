@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 from matcher.http import (
@@ -46,6 +48,9 @@ received rank. The matcher prepares an explained shortlist; the decision stays h
 
 Every error has one shape: `{"error": {"code", "message", "details": [{"field", "reason"}]}}`.
 """
+
+
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
 
 
 def create_app(
@@ -109,6 +114,8 @@ def create_app(
     app.include_router(routes_ops.router)
     if credentials.admin_token is not None:
         app.include_router(routes_admin.router)
+    # The officer console: static files shipped in the package, calling the public API only.
+    app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 
     install_error_handlers(app)
     # add_middleware wraps: the last added runs first (outermost).

@@ -20,8 +20,15 @@ from tests.test_http_server import Served, serve
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "console"
 
 
@@ -74,11 +81,21 @@ def shortlist_in_page(page: Any) -> None:
 def test_shortlist_table_and_map_equal_the_api(page: Any, server: Served) -> None:
     """Rows equal the API's shortlist for the same request; one marker per eligible listing."""
     shortlist_in_page(page)
-    body = {"referral_id": "T-1", "placing_authority": "LB Harrow", "dpv": "residential",
-            "lot": "standard", "child": {"age": 14, "gender": "male", "needs": []},
-            "sibling_group_size": 1, "expected_duration_weeks": 52, "start_date": "2026-12-01",
-            "max_distance_miles": 25, "min_ofsted_rating": "requires_improvement", "limit": 100,
-            "explain": True, "explain_limit": 300}  # fmt: skip
+    body = {
+        "referral_id": "T-1",
+        "placing_authority": "LB Harrow",
+        "dpv": "residential",
+        "lot": "standard",
+        "child": {"age": 14, "gender": "male", "needs": []},
+        "sibling_group_size": 1,
+        "expected_duration_weeks": 52,
+        "start_date": "2026-12-01",
+        "max_distance_miles": 25,
+        "min_ofsted_rating": "requires_improvement",
+        "limit": 100,
+        "explain": True,
+        "explain_limit": 300,
+    }
     api = httpx.post(f"{server.url}/v1/shortlist", json=body, timeout=30).json()
     rows = page.eval_on_selector_all(
         "#shortlist-table tbody tr", "rs => rs.map(r => r.dataset.listingId)"
@@ -104,10 +121,18 @@ def test_rank_by_price_then_best_match_with_price_weight_zero(page: Any, server:
     bids = json.loads(page.input_value("#bids"))
     page.click("#rank-button")
     page.wait_for_selector("#ranked li")
-    body = {"referral_id": "T-2", "placing_authority": "LB Harrow", "dpv": "residential",
-            "lot": "standard", "child": {"age": 14, "gender": "male", "needs": []},
-            "start_date": "2026-12-01", "max_distance_miles": 25, "bids": bids,
-            "order_by": "price", "explain": False}  # fmt: skip
+    body = {
+        "referral_id": "T-2",
+        "placing_authority": "LB Harrow",
+        "dpv": "residential",
+        "lot": "standard",
+        "child": {"age": 14, "gender": "male", "needs": []},
+        "start_date": "2026-12-01",
+        "max_distance_miles": 25,
+        "bids": bids,
+        "order_by": "price",
+        "explain": False,
+    }
     api = httpx.post(f"{server.url}/v1/rank", json=body, timeout=30).json()
     shown = page.eval_on_selector_all("#ranked li", "ls => ls.map(l => l.dataset.bidId)")
     assert shown == [r["bid_id"] for r in api["ranked"]]
@@ -124,8 +149,11 @@ def test_rank_by_price_then_best_match_with_price_weight_zero(page: Any, server:
     page.wait_for_timeout(800)  # the debounced call (250 ms) and its answer
     weights = json.loads(page.input_value("#weights-json"))["weights"]
     assert weights["price"] == 0
-    api = httpx.post(f"{server.url}/v1/rank", json=body | {"order_by": "best_match",
-                                                           "weights": weights}, timeout=30).json()  # fmt: skip
+    api = httpx.post(
+        f"{server.url}/v1/rank",
+        json=body | {"order_by": "best_match", "weights": weights},
+        timeout=30,
+    ).json()
     shown = page.eval_on_selector_all("#ranked li", "ls => ls.map(l => l.dataset.bidId)")
     assert shown == [r["bid_id"] for r in api["ranked"]]
     shoot(page, "3-best-match-price-zero")

@@ -52,11 +52,15 @@ def allocation_case(matcher: Matcher, n: int, bids_each: int, seed: int) -> Allo
         short = matcher.shortlist(ShortlistRequest.model_validate(body)).shortlist
         picks = rng.permutation(len(short))[:bids_each]
         body["bids"] = [
-            {"bid_id": f"B{i:04d}-{j}", "listing_id": short[k].listing_id,
-             "weekly_fee_gbp": format_pence(int(to_pence(short[k].ceiling_weekly_gbp)
-                                                * rng.uniform(0.8, 1.0)))}
+            {
+                "bid_id": f"B{i:04d}-{j}",
+                "listing_id": short[k].listing_id,
+                "weekly_fee_gbp": format_pence(
+                    int(to_pence(short[k].ceiling_weekly_gbp) * rng.uniform(0.8, 1.0))
+                ),
+            }
             for j, k in enumerate(picks.tolist())
-        ]  # fmt: skip
+        ]
         referrals.append(body)
     return AllocateRequest.model_validate({"referrals": referrals, "objective": "min_cost"})
 
@@ -77,14 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         plan = allocate(small, req, max_referrals=10_000)
         seconds = time.perf_counter() - started
-        rows.append({
-            "referrals": n, "bids": sum(len(r.bids) for r in req.referrals),
-            "seconds": round(seconds, 3), "placed": plan["optimal"]["placed"],
-            "greedy_placed": plan["greedy"]["placed"], "gain": plan["gain"],
-        })  # fmt: skip
-        print(f"allocate {n:4d} referrals x 10 bids: {seconds:7.3f} s  placed "
-              f"{plan['optimal']['placed']} (greedy {plan['greedy']['placed']}), "
-              f"saved GBP {plan['gain']['cost_saved_gbp']}")  # fmt: skip
+        rows.append(
+            {
+                "referrals": n,
+                "bids": sum(len(r.bids) for r in req.referrals),
+                "seconds": round(seconds, 3),
+                "placed": plan["optimal"]["placed"],
+                "greedy_placed": plan["greedy"]["placed"],
+                "gain": plan["gain"],
+            }
+        )
+        print(
+            f"allocate {n:4d} referrals x 10 bids: {seconds:7.3f} s  placed "
+            f"{plan['optimal']['placed']} (greedy {plan['greedy']['placed']}), "
+            f"saved GBP {plan['gain']['cost_saved_gbp']}"
+        )
 
     t0 = time.perf_counter()
     index = RegistryIndex.build(generate(args.listings, 1))
@@ -96,15 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     answer = sufficiency_answer(index, "bench", requests, [20, 50], 100_000, 200)
     suff_s = time.perf_counter() - started
     overall = answer["aggregates"]["overall"]
-    print(f"sufficiency {args.referrals} referrals x {args.listings} listings: {suff_s:.2f} s "
-          f"(registry+index {build_s:.1f} s apart); thin share {overall['thin_market_share']}")  # fmt: skip
+    print(
+        f"sufficiency {args.referrals} referrals x {args.listings} listings: {suff_s:.2f} s "
+        f"(registry+index {build_s:.1f} s apart); thin share {overall['thin_market_share']}"
+    )
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "allocation": rows,
-        "sufficiency": {"referrals": args.referrals, "listings": args.listings,
-                        "seconds": round(suff_s, 3), "overall": overall},
-    }  # fmt: skip
+        "sufficiency": {
+            "referrals": args.referrals,
+            "listings": args.listings,
+            "seconds": round(suff_s, 3),
+            "overall": overall,
+        },
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

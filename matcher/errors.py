@@ -9,6 +9,7 @@
     │   └── LimitExceededError        422 limit_exceeded    (too many bids/referrals, radius)
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
+    ├── RequestTimeoutError           408 request_timeout   (the body stopped arriving)
     ├── AuthError                     401 unauthorized
     │   └── ForbiddenError            403 forbidden
     ├── NotFoundError                 404 not_found
@@ -116,6 +117,13 @@ class UnsupportedMediaTypeError(MatcherError):
 
     status_code = 415
     code = "unsupported_media_type"
+
+
+class RequestTimeoutError(MatcherError):
+    """The request body did not arrive within the configured time."""
+
+    status_code = 408
+    code = "request_timeout"
 
 
 class AuthError(MatcherError):

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     cors_origins: str = Field(default="", description="Comma-separated origins; empty = no CORS.")
     timeout_keep_alive_s: Annotated[int, Field(ge=1, le=300)] = 5
+    body_timeout_s: Annotated[
+        float, Field(gt=0, le=300, description="A request body stalled this long gets 408.")
+    ] = 10.0
     watch_registry: bool = Field(default=False, description="Reload when the file changes.")
 
     def policy(self) -> Policy:

@@ -25,13 +25,16 @@ def _one_bad_listing(path: Path) -> None:
     ("name", "write", "message"),
     [
         ("missing.json", None, "not found"),
-        ("truncated.json", lambda p: p.write_text('{"schema_version": 1, "listings": [{'),
-         "not valid JSON"),
+        (
+            "truncated.json",
+            lambda p: p.write_text('{"schema_version": 1, "listings": [{'),
+            "not valid JSON",
+        ),
         ("plain.json.gz", lambda p: p.write_text("{}"), "not valid gzip"),
         ("empty.json.gz", lambda p: p.write_bytes(gzip.compress(b"")), "not valid JSON"),
         ("one-bad.json", _one_bad_listing, "listings[1234]"),
     ],
-)  # fmt: skip
+)
 def test_serve_fails_fast_naming_the_file_and_the_first_errors(
     tmp_path: Path, name: str, write: object, message: str
 ) -> None:
@@ -41,11 +44,45 @@ def test_serve_fails_fast_naming_the_file_and_the_first_errors(
         write(path)
     result = subprocess.run(
         [*matcher_command(), "serve", "--port", "1", "--registry", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     body = json.loads(result.stderr.strip().splitlines()[-1])
     text = json.dumps(body)
     assert body["error"]["code"] == "invalid_snapshot"
     assert message in text
     assert str(path) in body["error"]["message"] or "not found" in text
+
+
+def test_a_stalled_body_is_dropped_while_others_are_served() -> None:
+    """A client that sends headers and part of a body, then stops, gets a 408 after the body
+    timeout (1 s here); another client is answered meanwhile."""
+    import socket
+    import time
+
+    import httpx
+
+    from matcher.http.app import create_app
+    from tests.test_http_helpers import live_server, settings, shortlist_body, small_snapshot
+
+    app = create_app(settings(body_timeout_s=1.0), small_snapshot())
+    with live_server(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
+            stalled.sendall(
+                b"POST /v1/shortlist HTTP/1.1\r\nHost: test\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+                b'{"referral_id": "R-'
+            )
+            started = time.monotonic()
+            other = httpx.post(f"{url}/v1/shortlist", json=shortlist_body(), timeout=10)
+            assert other.status_code == 200
+            reply = stalled.recv(65536)
+            waited = time.monotonic() - started
+        status_line = reply.split(b"\r\n", 1)[0]
+        assert b" 408 " in status_line, reply[:200]
+        assert b'"request_timeout"' in reply
+        assert 0.5 < waited < 6

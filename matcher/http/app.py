@@ -119,7 +119,9 @@ def create_app(
 
     install_error_handlers(app)
     # add_middleware wraps: the last added runs first (outermost).
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     origins = settings.cors_origin_list()
     if origins:
         app.add_middleware(

@@ -7,6 +7,7 @@ it turns into the canonical body itself, so no trace ever reaches the client.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -18,7 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from matcher.errors import ErrorDetail, PayloadTooLargeError
+from matcher.errors import ErrorDetail, PayloadTooLargeError, RequestTimeoutError
 from matcher.http.access import SCOPE_KEY, AccessNote
 from matcher.http.errors import error_response, internal_error, log_unexpected
 from matcher.http.logs import ACCESS_LOGGER
@@ -37,13 +38,21 @@ def too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(message, [ErrorDetail("body", message, {"limit": limit})])
 
 
+def too_slow(timeout_s: float) -> RequestTimeoutError:
+    """The 408 error for a body that stopped arriving."""
+    message = f"request body not received within {timeout_s:g} s"
+    return RequestTimeoutError(message, [ErrorDetail("body", message, {"timeout_s": timeout_s})])
+
+
 class BodyLimitMiddleware:
     """413 when the body is above `max_bytes`: by Content-Length before reading, and by
-    counting the bytes as they stream in (chunked bodies, lying Content-Length)."""
+    counting the bytes as they stream in (chunked bodies, lying Content-Length). 408 when
+    the body stops arriving for `timeout_s`: a stalled client cannot hold a request open."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse early on the declared length, else count while the app reads."""
@@ -55,14 +64,21 @@ class BodyLimitMiddleware:
             await error_response(too_large(self.max_bytes))(scope, receive, send)
             return
         received = 0
+        body_done = False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # after the body, receive() waits for a disconnect: no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.timeout_s)
+            except TimeoutError:
+                raise too_slow(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise too_large(self.max_bytes)
+                body_done = not message.get("more_body", False)
             return message
 
         await self.app(scope, counted, send)

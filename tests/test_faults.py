@@ -86,3 +86,72 @@ def test_a_stalled_body_is_dropped_while_others_are_served() -> None:
         assert b" 408 " in status_line, reply[:200]
         assert b'"request_timeout"' in reply
         assert 0.5 < waited < 6
+
+
+def test_a_killed_worker_is_restarted_and_the_other_keeps_answering(tmp_path: Path) -> None:
+    """`--workers 2`, SIGKILL one worker under load: errors are bounded by what was in flight
+    on it, the supervisor starts a replacement, and the service keeps answering."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import httpx
+    import psutil
+
+    from tests.test_http_helpers import shortlist_body, wait_until, write_registry
+    from tests.test_http_server import serve
+
+    registry = tmp_path / "registry.json"
+    write_registry(registry, 1500, seed=1)
+    with serve(tmp_path, registry, "--workers", "2") as served:
+        supervisor = psutil.Process(served.proc.pid)
+
+        def workers() -> set[int]:  # live spawned workers, not the resource tracker
+            found = set()
+            for child in supervisor.children():
+                try:
+                    if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(
+                        child.cmdline()
+                    ):
+                        found.add(child.pid)
+                except psutil.Error:  # exited between listing and asking
+                    continue
+            return found
+
+        wait_until(lambda: len(workers()) == 2, timeout_s=60)
+        before = workers()
+        outcomes: list[int] = []
+        stop = threading.Event()
+
+        def load() -> None:
+            with httpx.Client(timeout=10) as client:
+                deadline = time.monotonic() + 20
+                while not stop.is_set() and time.monotonic() < deadline and len(outcomes) < 2000:
+                    try:
+                        status = client.post(
+                            f"{served.url}/v1/shortlist", json=shortlist_body()
+                        ).status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    outcomes.append(status)
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(outcomes) >= 40, timeout_s=30)
+        os.kill(min(before), signal.SIGKILL)
+        killed_at = len(outcomes)
+        wait_until(lambda: workers() - before, timeout_s=30)
+        wait_until(lambda: len(outcomes) >= killed_at + 100, timeout_s=30)
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        errors = sum(1 for s in outcomes if s != 200)
+        print(f"worker kill: {len(outcomes)} requests, {errors} errors")
+        assert errors <= 4  # at most the requests in flight on the killed worker
+        assert len(workers()) == 2
+        assert (
+            httpx.post(f"{served.url}/v1/shortlist", json=shortlist_body(), timeout=10).status_code
+            == 200
+        )

@@ -38,7 +38,7 @@ from matcher.http.metrics import Metrics
 from matcher.http.middleware import REQUEST_ID_HEADER, AccessMiddleware, BodyLimitMiddleware
 from matcher.http.openapi import DocumentedAPI
 from matcher.http.state import SnapshotHolder
-from matcher.http.triggers import install_sighup, reload_in_background, remove_sighup, watch_file
+from matcher.http.triggers import install_sighup, remove_sighup, watch_file
 from matcher.service import Snapshot
 from matcher.settings import Settings
 
@@ -75,7 +75,11 @@ def create_app(
         if snapshot is not None:
             holder.install(snapshot)
         else:
-            reload_in_background(holder, "startup")
+            # Load before accepting connections: a (re)started worker must not take traffic
+            # it can only answer with 503 (its siblings serve while it loads). `matcher serve`
+            # validated the file before starting; if it is refused now anyway, the worker
+            # stays alive but unready (/readyz 503) until a reload succeeds.
+            await asyncio.to_thread(holder.reload_logged, "startup")
         sighup = reload_on_sighup and install_sighup(holder)
         watcher: asyncio.Task[None] | None = None
         if settings.watch_registry and settings.registry_path is not None:

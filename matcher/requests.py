@@ -25,13 +25,9 @@ from matcher.catalogue import (
 )
 from matcher.criteria import Criteria, Origin
 from matcher.money import MoneyStr
-from matcher.snapshot import IsoDate
+from matcher.snapshot import Id, IsoDate, Lat, Lon
 
-METRES_PER_MILE = 1609.344
-
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
-FiniteLat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-FiniteLon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+METRES_PER_MILE = geodata.METRES_PER_MILE
 
 
 class _Body(BaseModel):
@@ -60,8 +56,8 @@ class Child(_Body):
 class PointOrigin(_Body):
     """Measure distances from this WGS84 point."""
 
-    lat: FiniteLat
-    lon: FiniteLon
+    lat: Lat
+    lon: Lon
 
 
 class DistrictOrigin(_Body):

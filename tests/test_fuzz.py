@@ -51,5 +51,5 @@ def test_api_conforms_to_its_schema(case: Any) -> None:
     """No 5xx; status codes, content types and bodies as documented; canonical errors."""
     case.call_and_validate(
         headers={"Authorization": f"Bearer {TOKEN}"},
-        checks=[canonical_error_body],
+        additional_checks=[canonical_error_body],
     )

@@ -1,0 +1,152 @@
+"""One registry size of the in-process suite, measured in its own process (so RSS is per size).
+
+Order: generate the seeded registry, build the STRtree index (timed, then RSS), build the
+rtree-backed index, compute what `load_snapshot` adds (snapshot version hash, listing
+authorities), then check that every path gives the same answer for every referral, and
+only then time each operation over the fixed referrals, warmed up first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from benchmarks.referrals import bids_for, referral_bodies
+from benchmarks.stats import peak_rss_bytes, rss_bytes, summary_us, time_calls
+from matcher.boundary import parse_body
+from matcher.criteria import Criteria
+from matcher.demo_registry import generate
+from matcher.index import RegistryIndex
+from matcher.requests import RankRequest, ShortlistRequest, resolve_criteria
+from matcher.service import Limits, Matcher, Snapshot
+from matcher.shortlist import ShortlistResult, shortlist, shortlist_bruteforce
+from matcher.spatial import build_spatial_index
+
+SEED = 0
+BUDGET_S = 20.0  # per timed operation and size; counts are cut to fit (never below 1 pass)
+
+
+def measure_size(
+    n: int, queries: int, n_referrals: int, budget_s: float = BUDGET_S
+) -> dict[str, Any]:
+    """Everything the suite reports for a registry of `n` listings."""
+    out: dict[str, Any] = {"listings": n}
+    t = time.perf_counter()
+    registry = generate(n, SEED)
+    out["generate_s"] = round(time.perf_counter() - t, 3)
+    out["rss_after_generate_mb"] = round(rss_bytes() / 1e6, 1)
+
+    index = RegistryIndex.build(registry, backend="strtree")
+    out["build_s"] = {"strtree": round(index.build_seconds, 3)}
+    out["rss_after_index_mb"] = round(rss_bytes() / 1e6, 1)
+    out["peak_rss_after_index_mb"] = round(peak_rss_bytes() / 1e6, 1)
+    index_rtree = RegistryIndex.build(registry, backend="rtree")
+    out["build_s"]["rtree"] = round(index_rtree.build_seconds, 3)
+    for backend in ("strtree", "rtree"):
+        t = time.perf_counter()
+        build_spatial_index(backend, index.easting, index.northing)
+        out["build_s"][f"{backend}_tree_only"] = round(time.perf_counter() - t, 3)
+
+    # What `matcher.service.load_snapshot` computes on top of the index.
+    t = time.perf_counter()
+    _ = registry.version
+    out["snapshot_version_s"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    _ = index.authority_codes
+    out["authority_codes_s"] = round(time.perf_counter() - t, 3)
+    out["rss_after_load_mb"] = round(rss_bytes() / 1e6, 1)
+    out["peak_rss_after_load_mb"] = round(peak_rss_bytes() / 1e6, 1)
+
+    matcher = Matcher(Snapshot(index=index, source=f"benchmark:generate({n},{SEED})"))
+    limits = Limits()
+    bodies = referral_bodies(n_referrals, SEED)
+    requests = [ShortlistRequest.model_validate(b) for b in bodies]
+    raws = [ShortlistRequest.model_validate(b).model_dump_json().encode() for b in bodies]
+    criteria = [resolve_criteria(r, limits.max_radius_miles) for r in requests]
+    cases = list(zip(requests, criteria, strict=True))
+
+    def via(ix: RegistryIndex) -> Callable[[tuple[ShortlistRequest, Criteria]], ShortlistResult]:
+        return lambda case: shortlist(ix, case[1], case[0].limit, case[0].explain_limit)
+
+    def brute(case: tuple[ShortlistRequest, Criteria]) -> ShortlistResult:
+        return shortlist_bruteforce(index, case[1], case[0].limit, case[0].explain_limit)
+
+    results = [via(index)(c) for c in cases]
+    out["parity"] = {
+        "rtree_identical": all(
+            via(index_rtree)(c) == r for c, r in zip(cases, results, strict=True)
+        ),
+        "bruteforce_identical": all(brute(c) == r for c, r in zip(cases, results, strict=True)),
+    }
+    out["referrals"] = [
+        {
+            "referral_id": req.referral_id,
+            "authority": req.placing_authority,
+            "urban": i < (len(cases) + 1) // 2,
+            "within_radius": r.within_radius_count,
+            "eligible": r.eligible_count,
+        }
+        for i, (req, r) in enumerate(zip(requests, results, strict=True))
+    ]
+
+    rank_price, rank_best = _rank_requests(index, bodies, requests, results)
+    out["bids_per_rank_request"] = round(float(np.mean([len(r.bids) for r in rank_price])), 1)
+
+    ops: dict[str, tuple[Callable[[Any], object], list[Any]]] = {
+        "shortlist_strtree": (via(index), cases),
+        "shortlist_rtree": (via(index_rtree), cases),
+        "shortlist_bruteforce": (brute, cases),
+        "matcher_shortlist": (matcher.shortlist, requests),
+        "matcher_shortlist_json": (
+            lambda raw: matcher.shortlist(parse_body(ShortlistRequest, raw)).model_dump_json(),
+            raws,
+        ),
+        "rank_price_50": (matcher.rank, rank_price),
+        "rank_best_match_50": (matcher.rank, rank_best),
+    }
+    out["ops"] = {}
+    urban = np.array([ref["urban"] for ref in out["referrals"]])
+    for name, (fn, op_cases) in ops.items():
+        samples = time_calls(fn, op_cases, queries, budget_s)
+        stats = summary_us(samples)
+        # Cases cycle in order, so sample i belongs to referral i % len(cases).
+        is_urban = urban[np.arange(len(samples)) % len(op_cases)]
+        stats["urban_p50_us"] = round(float(np.percentile(samples[is_urban], 50)) / 1e3, 2)
+        stats["rural_p50_us"] = round(float(np.percentile(samples[~is_urban], 50)) / 1e3, 2)
+        out["ops"][name] = stats
+    out["peak_rss_end_mb"] = round(peak_rss_bytes() / 1e6, 1)
+    return out
+
+
+def _rank_requests(
+    index: RegistryIndex,
+    bodies: list[dict[str, Any]],
+    requests: list[ShortlistRequest],
+    results: list[ShortlistResult],
+) -> tuple[list[RankRequest], list[RankRequest]]:
+    """Per referral, 50 bids from its own shortlist (fees under the ceilings), by price and
+    by best match."""
+    rng = np.random.default_rng(SEED)
+    reg = index.registry
+    price: list[RankRequest] = []
+    best: list[RankRequest] = []
+    for body, req, result in zip(bodies, requests, results, strict=True):
+        start = req.start_date.toordinal()
+        ceilings = [reg.ceiling_pence(h.row, req.lot, start) or 0 for h in result.shortlist]
+        bids = bids_for(result, ceilings, rng)
+        if not bids:  # nothing within the radius at this size: one unknown listing
+            bids = [{"bid_id": "B000", "listing_id": "L-none", "weekly_fee_gbp": "1000.00"}]
+        for order_by, into in (("price", price), ("best_match", best)):
+            into.append(
+                parse_body(RankRequest, _json({**body, "bids": bids, "order_by": order_by}))
+            )
+    return price, best
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)

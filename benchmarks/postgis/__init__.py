@@ -1,0 +1,1 @@
+"""PostGIS side by side: the same registry, eligibility and radius in SQL (see compare.py)."""

@@ -1,0 +1,395 @@
+"""`python -m benchmarks report`: Markdown summary and PNG plots from the results JSON.
+
+Reads whatever of `core.json`, `postgis.json` and `http.json` exists in the results
+directory and writes `README.md` plus `latency_vs_size.png` and `http_latency.png` there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stats import fmt_us, machine
+
+RESULTS = Path("benchmarks/results")
+
+
+def _load(folder: Path, name: str) -> dict[str, Any] | None:
+    path = folder / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def md_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A GitHub Markdown table."""
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def plot_sizes(core: dict[str, Any], postgis: dict[str, Any] | None, path: Path) -> None:
+    """p50 (markers) and p99 (dashed) per query vs registry size, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=100)
+    sizes = [s["listings"] for s in core["sizes"]]
+    series = [
+        ("shortlist_strtree", "matcher shortlist (STRtree)", "tab:blue"),
+        ("shortlist_rtree", "matcher shortlist (rtree)", "tab:cyan"),
+        ("shortlist_bruteforce", "brute-force numpy scan", "tab:red"),
+        ("matcher_shortlist_json", "parse + shortlist + JSON", "tab:purple"),
+        ("rank_price_50", "rank 50 bids (price)", "tab:green"),
+    ]
+    for key, label, color in series:
+        p50 = [s["ops"][key]["p50_us"] / 1000 for s in core["sizes"]]
+        p99 = [s["ops"][key]["p99_us"] / 1000 for s in core["sizes"]]
+        ax.plot(sizes, p50, "o-", color=color, label=f"{label} p50")
+        ax.plot(sizes, p99, "--", color=color, alpha=0.5, lw=1)
+    if postgis:
+        pg = sorted(postgis["sizes"], key=lambda s: s["listings"])
+        xs = [s["listings"] for s in pg]
+        p50 = [s["ops"][s["best_postgis"]]["p50_us"] / 1000 for s in pg]
+        p99 = [s["ops"][s["best_postgis"]]["p99_us"] / 1000 for s in pg]
+        ax.plot(xs, p50, "s-", color="tab:orange", label="PostGIS (best plan) p50")
+        ax.plot(xs, p99, "--", color="tab:orange", alpha=0.5, lw=1)
+    ax.axhline(0.06, color="grey", lw=0.8, ls=":")
+    ax.text(sizes[0], 0.065, "target p50 at 100k: 60 us", fontsize=7, color="grey")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("registry size (listings)")
+    ax.set_ylabel("latency per referral (ms); dashed = p99")
+    ax.set_title("Shortlist latency vs registry size (40 referrals, 1 core)", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_http(http: dict[str, Any], path: Path) -> None:
+    """Latency percentiles vs connections (closed loop) and vs offered rate (open loop)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=100)
+    colors = {
+        ("matcher", 1): "tab:blue",
+        ("matcher", 2): "tab:purple",
+        ("bare", 1): "tab:grey",
+        ("bare", 2): "black",
+    }
+    for run in http["runs"]:
+        color = colors.get((run["target"], run["workers"]), "tab:green")
+        label = f"{run['target']} {run['workers']}w"
+        closed = sorted(run["closed"], key=lambda s: s["connections"])
+        xs = [s["connections"] for s in closed]
+        for pct, style in (("p50_us", "o-"), ("p99_us", "^--")):
+            ys = [s["latency"][pct] / 1000 for s in closed]
+            left.plot(xs, ys, style, color=color, label=f"{label} {pct[:3]}")
+        opened = sorted(run["open"], key=lambda s: s["target_rps"])
+        xs2 = [s["target_rps"] for s in opened]
+        for pct, style in (("p50_us", "o-"), ("p99_us", "^--")):
+            ys = [s["latency"][pct] / 1000 for s in opened]
+            right.plot(xs2, ys, style, color=color, label=f"{label} {pct[:3]}")
+    for ax, xlabel, title in (
+        (left, "concurrent connections (closed loop)", "Closed loop"),
+        (right, "offered rate, req/s (open loop)", "Open loop (fixed rate)"),
+    ):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("latency (ms)")
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    left.axhline(30, color="red", lw=0.8, ls=":")
+    left.text(1, 32, "p99 target 30 ms", fontsize=7, color="red")
+    left.legend(fontsize=6, ncol=2)
+    fig.suptitle(
+        f"POST /v1/shortlist, {http['workload']['listings']:,} listings, 2 cores "
+        "shared by server and load generator",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def core_section(core: dict[str, Any]) -> list[str]:
+    """Markdown for the in-process suite."""
+    out = ["## In-process suite (`python -m benchmarks core`)", ""]
+    w = core["workload"]
+    out.append(
+        f"{w['referrals']} referrals ({w['note']}), up to {w['queries_per_op']} timed "
+        "calls per operation after a warm-up pass; each size in a fresh process."
+    )
+    out.append("")
+    rows = []
+    for s in core["sizes"]:
+        rows.append(
+            [
+                f"{s['listings']:,}",
+                s["build_s"]["strtree"],
+                s["build_s"]["rtree"],
+                s["build_s"]["strtree_tree_only"],
+                s["snapshot_version_s"],
+                s["rss_after_index_mb"],
+                s["peak_rss_after_load_mb"],
+                "yes" if all(s["parity"].values()) else "**NO**",
+            ]
+        )
+    out.append(
+        md_table(
+            [
+                "listings",
+                "index build s (STRtree)",
+                "(rtree)",
+                "tree alone s",
+                "snapshot version hash s",
+                "RSS after index MB",
+                "peak RSS after full load MB",
+                "rtree & brute force identical",
+            ],
+            rows,
+        )
+    )
+    out.append("")
+    keys = [
+        "shortlist_strtree",
+        "shortlist_rtree",
+        "shortlist_bruteforce",
+        "matcher_shortlist",
+        "matcher_shortlist_json",
+        "rank_price_50",
+        "rank_best_match_50",
+    ]
+    rows = []
+    for s in core["sizes"]:
+        ops = s["ops"]
+        brute = ops["shortlist_bruteforce"]["p50_us"]
+        for k in keys:
+            o = ops[k]
+            rows.append(
+                [
+                    f"{s['listings']:,}",
+                    k,
+                    o["count"],
+                    fmt_us(o["p50_us"]),
+                    fmt_us(o["p95_us"]),
+                    fmt_us(o["p99_us"]),
+                    fmt_us(o["urban_p50_us"]),
+                    fmt_us(o["rural_p50_us"]),
+                    f"{brute / o['p50_us']:.1f}x",
+                ]
+            )
+    out.append(
+        md_table(
+            [
+                "listings",
+                "operation",
+                "n",
+                "p50",
+                "p95",
+                "p99",
+                "urban p50",
+                "rural p50",
+                "brute force p50 / this p50",
+            ],
+            rows,
+        )
+    )
+    out.append("")
+    alt = core.get("alternatives")
+    if alt:
+        out.append(
+            f"Raw candidate query only, {alt['listings']:,} listings, mean "
+            f"{alt['mean_candidates']} candidates per box; STRtree, rtree and scan rows "
+            f"identical: {alt['identical_rows']}."
+        )
+        out.append("")
+        rows = [
+            [
+                k,
+                alt["build_s"].get(k.split("_", 1)[1], "-"),
+                fmt_us(o["p50_us"]),
+                fmt_us(o["p99_us"]),
+            ]
+            for k, o in alt["ops"].items()
+        ]
+        out.append(md_table(["query", "build s", "p50", "p99"], rows))
+        out.append("")
+    rows = [
+        [k, v["target"], v["measured"], {True: "met", False: "**missed**", None: "-"}[v["met"]]]
+        for k, v in core["verdict"].items()
+    ]
+    out.append(md_table(["target (issue 6)", "target", "measured", ""], rows))
+    out.append("")
+    return out
+
+
+def postgis_section(pg: dict[str, Any]) -> list[str]:
+    """Markdown for the PostGIS comparison."""
+    out = ["## PostGIS side by side (`benchmarks/postgis/run.sh`)", ""]
+    server = pg["server"]
+    out.append(
+        f"Server: {server['version'].split(',')[0]}; {server['postgis'].split(' ')[1]}."
+        " Settings: "
+        + ", ".join(f"`{k}={v}`" for k, v in server["settings"].items() if k != "listen_addresses")
+        + "."
+    )
+    out.append("")
+    rows = []
+    for s in pg["sizes"]:
+        par = s["parity"]
+        base = s["ops"]["matcher_shortlist_explain0"]
+        best = s["ops"][s["best_postgis"]]
+        rows.append(
+            [
+                f"{s['listings']:,}",
+                "identical" if par["identical"] else "**differs**",
+                par["eligible_total"],
+                f"{par['max_distance_diff_m']:.1e}",
+                fmt_us(base["p50_us"]),
+                fmt_us(base["p99_us"]),
+                s["best_postgis"],
+                fmt_us(best["p50_us"]),
+                fmt_us(best["p99_us"]),
+                f"{s['ratio_postgis_over_matcher_p50']}x",
+                round(sum(s["load_s"].values()), 1),
+            ]
+        )
+    out.append(
+        md_table(
+            [
+                "listings",
+                "parity (40 referrals x 2 SQL forms)",
+                "eligible rows",
+                "max dist diff m",
+                "matcher p50",
+                "matcher p99",
+                "best PostGIS form",
+                "PostGIS p50",
+                "PostGIS p99",
+                "PostGIS/matcher p50",
+                "load s",
+            ],
+            rows,
+        )
+    )
+    out.append("")
+    return out
+
+
+def http_section(http: dict[str, Any]) -> list[str]:
+    """Markdown for the HTTP load test."""
+    w = http["workload"]
+    out = ["## HTTP load (`python -m benchmarks http`)", ""]
+    out.append(
+        f"`POST /v1/shortlist`, {w['listings']:,} listings, {w['referrals']} varied "
+        f"bodies (mean {w['request_bytes_mean']} B); steps capped at "
+        f"{w['duration_s_per_step']:g} s and {w['max_requests_per_step']:,} requests; "
+        f"closed loop by {w['closed_loop_generator']}, open loop by the Python "
+        "generator (timed from each request's due time). Server and load generator "
+        "share the same 2 cores."
+    )
+    out.append("")
+    rows = []
+    for r in http["runs"]:
+        for s in r["closed"] + r["open"]:
+            lat = s["latency"]
+            load = f"{s['connections']} conn" if s["mode"] == "closed" else f"{s['target_rps']}/s"
+            rows.append(
+                [
+                    r["target"],
+                    r["workers"],
+                    s["mode"],
+                    load,
+                    s["requests"],
+                    s["rps"],
+                    fmt_us(lat.get("p50_us")),
+                    fmt_us(lat.get("p95_us")),
+                    fmt_us(lat.get("p99_us")),
+                    fmt_us(lat.get("max_us")),
+                    s["errors"],
+                ]
+            )
+    out.append(
+        md_table(
+            [
+                "target",
+                "workers",
+                "mode",
+                "load",
+                "requests",
+                "req/s",
+                "p50",
+                "p95",
+                "p99",
+                "max",
+                "errors",
+            ],
+            rows,
+        )
+    )
+    out.append("")
+    for key, v in http["verdict"].items():
+        out.append(
+            f"- {key}: matcher {v['matcher_rps']} req/s = **{v['ratio']:.0%}** of bare "
+            f"FastAPI {v['bare_rps']} req/s at {v['connections']} connections (target "
+            f">= 65%: {'met' if v['ratio_met'] else '**missed**'}); matcher p99 "
+            f"{v['matcher_p99_ms']} ms (target <= 30 ms: "
+            f"{'met' if v['p99_met'] else '**missed**'}); errors {v['errors']}."
+        )
+    out.append("")
+    return out
+
+
+def write_report(folder: Path = RESULTS) -> Path:
+    """Write README.md and the PNGs from the JSON results in `folder`."""
+    core = _load(folder, "core.json")
+    pg = _load(folder, "postgis.json")
+    http = _load(folder, "http.json")
+    src = (core or pg or http or {"machine": machine()})["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {src['date']} on {src['nproc']} CPUs ({src['cpu_model']}), "
+        f"{src['ram_gib']} GiB RAM, Python {src['python']}, numpy {src['numpy']}. These are "
+        "shared 2-core machines (other work may run beside a benchmark): read ratios measured "
+        "in the same run before absolute numbers.",
+        "",
+        "Reproduce: `python -m benchmarks core && benchmarks/postgis/run.sh --sizes 1000 10000 "
+        "100000 && python -m benchmarks http && python -m benchmarks report`.",
+        "",
+    ]
+    if core:
+        plot_sizes(core, pg, folder / "latency_vs_size.png")
+        lines += ["![latency vs size](latency_vs_size.png)", ""]
+        lines += core_section(core)
+    if pg:
+        lines += postgis_section(pg)
+    if http:
+        plot_http(http, folder / "http_latency.png")
+        lines += http_section(http)
+        lines += ["![HTTP latency](http_latency.png)", ""]
+    out = folder / "README.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    p = argparse.ArgumentParser(prog="benchmarks.report", description=__doc__)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    print(write_report(args.results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""The benchmark code must not rot: each harness runs at toy size and yields the right shapes.
+
+Not a performance test (nothing here asserts a speed). PostGIS needs root and Debian
+packages, so only its SQL builder is checked, without a server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.postgis import sql
+from benchmarks.referrals import referral_bodies
+from benchmarks.report import write_report
+from matcher.demo_registry import generate
+from matcher.index import RegistryIndex
+from matcher.requests import ShortlistRequest, resolve_criteria
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE_OPS = {
+    "shortlist_strtree",
+    "shortlist_rtree",
+    "shortlist_bruteforce",
+    "matcher_shortlist",
+    "matcher_shortlist_json",
+    "rank_price_50",
+    "rank_best_match_50",
+}
+LATENCY_KEYS = {"count", "mean_us", "p50_us", "p95_us", "p99_us", "max_us"}
+
+
+def _run(*argv: str, timeout: float = 60) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results folder with a tiny core run and a ~1 s-per-step HTTP run."""
+    folder = tmp_path_factory.mktemp("bench-results")
+    _run(
+        "core",
+        "--sizes",
+        "1000",
+        "--queries",
+        "8",
+        "--referrals",
+        "4",
+        "--budget",
+        "1",
+        "--no-alternatives",
+        "--out",
+        str(folder / "core.json"),
+    )
+    _run(
+        "http",
+        "--workers",
+        "1",
+        "--connections",
+        "1",
+        "4",
+        "--duration",
+        "1",
+        "--rates",
+        "20",
+        "--max-requests",
+        "300",
+        "--referrals",
+        "4",
+        "--out",
+        str(folder / "http.json"),
+    )
+    return folder
+
+
+def _json(path: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
+@pytest.mark.slow
+def test_core_suite_reports_every_operation_with_identical_answers(results: Path) -> None:
+    """One size: build times, RSS, parity flags, and p50/p95/p99 for every operation."""
+    doc = _json(results / "core.json")
+    (size,) = doc["sizes"]
+    assert size["listings"] == 1000
+    assert set(size["build_s"]) >= {"strtree", "rtree"}
+    assert size["rss_after_index_mb"] > 0
+    assert size["parity"] == {"rtree_identical": True, "bruteforce_identical": True}
+    assert set(size["ops"]) == CORE_OPS
+    for stats in size["ops"].values():
+        assert set(stats) >= LATENCY_KEYS
+        assert stats["count"] >= 4 and 0 < stats["p50_us"] <= stats["p99_us"]
+
+
+@pytest.mark.slow
+def test_http_harness_measures_matcher_and_bare_baseline_without_errors(results: Path) -> None:
+    """Closed-loop steps per connection count and an open-loop step, for both targets."""
+    doc = _json(results / "http.json")
+    assert [(r["target"], r["workers"]) for r in doc["runs"]] == [("matcher", 1), ("bare", 1)]
+    for run in doc["runs"]:
+        assert [s["connections"] for s in run["closed"]] == [1, 4]
+        assert [s["target_rps"] for s in run["open"]] == [20.0]
+        for step in run["closed"] + run["open"]:
+            assert step["errors"] == 0
+            assert step["requests"] > 0 and step["rps"] > 0
+            assert set(step["latency"]) >= {"p50_us", "p95_us", "p99_us", "max_us"}
+    assert set(doc["verdict"]["workers_1"]) >= {"ratio", "matcher_p99_ms", "ratio_met"}
+
+
+@pytest.mark.slow
+def test_report_writes_markdown_and_plots(results: Path) -> None:
+    """The report turns the JSON into README.md and PNGs."""
+    out = write_report(results)
+    text = out.read_text(encoding="utf-8")
+    assert "In-process suite" in text and "HTTP load" in text
+    for png in ("latency_vs_size.png", "http_latency.png"):
+        assert (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_referral_workload_is_fixed_and_half_urban() -> None:
+    """The same seed gives the same 40 referrals; the first 20 are London/metropolitan."""
+    bodies = referral_bodies(40, 0)
+    assert bodies == referral_bodies(40, 0)
+    assert all(b["placing_authority"].startswith(("E08", "E09")) for b in bodies[:20])
+    assert not any(b["placing_authority"].startswith(("E08", "E09")) for b in bodies[20:])
+    assert all(10 <= b["max_distance_miles"] <= 50 for b in bodies)
+
+
+def test_postgis_sql_names_only_parameters_it_is_given() -> None:
+    """Every placeholder of every SQL form has a value, and COPY rows fit the columns."""
+    index = RegistryIndex.build(generate(200, 0))
+    req = ShortlistRequest.model_validate(referral_bodies(2, 0)[0])
+    params = sql.params(index, resolve_criteria(req, 200.0), limit=50)
+    for variant in sql.RADIUS:
+        for limited in (True, False):
+            text = sql.shortlist_sql(variant, limited)
+            assert "ST_DWithin(l.geog" in text and 'ORDER BY distance_m, l.id COLLATE "C"' in text
+            assert set(re.findall(r"%\((\w+)\)s", text)) <= set(params)
+    rows = list(sql.listing_rows(index))
+    assert len(rows) == 200
+    assert {len(r) for r in rows} == {len(sql.LISTING_COLUMNS)}
+    assert rows[0][-2].startswith("SRID=4326;POINT(") and rows[0][-1].startswith("SRID=27700;")

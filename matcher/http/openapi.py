@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from matcher.http.examples import EXAMPLES
+from matcher.http.schemas import ErrorBody
 
 REF = "#/components/schemas/{model}"
 
@@ -35,7 +36,8 @@ def request_schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
 
 
 class DocumentedAPI(FastAPI):
-    """FastAPI whose OpenAPI also holds the schemas of the raw-body request models."""
+    """FastAPI whose OpenAPI also holds the schemas of the raw-body request models and of
+    the canonical error body."""
 
     request_models: list[type[BaseModel]]
 
@@ -45,7 +47,8 @@ class DocumentedAPI(FastAPI):
             return self.openapi_schema
         schema = super().openapi()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, sub in request_schemas(getattr(self, "request_models", [])).items():
+        models = [*getattr(self, "request_models", []), ErrorBody]  # errors: `error_responses`
+        for name, sub in request_schemas(models).items():
             if name in components and components[name] != sub:
                 raise RuntimeError(f"OpenAPI schema name clash: {name}")
             components[name] = sub

@@ -21,6 +21,12 @@ router = APIRouter(prefix="/v1", tags=["geography"])
 Q = Annotated[str, Query(min_length=1, max_length=100, description="A code or a name.")]
 
 
+class GeoJSONResponse(JSONResponse):
+    """JSON served as `application/geo+json` (RFC 7946), and documented as such."""
+
+    media_type = "application/geo+json"
+
+
 @router.get(
     "/authorities",
     summary="List the authorities, or look one up",
@@ -39,6 +45,7 @@ def authorities(q: Q | None = None) -> Any:
     "/authorities/{code}/boundary",
     summary="An authority's boundary as GeoJSON",
     response_model=BoundaryOut,
+    response_class=GeoJSONResponse,
     responses=error_responses(401, 403, 404, 422),
 )
 def boundary(
@@ -54,7 +61,7 @@ def boundary(
         ) from None
     except geodata.GeodataError as exc:
         raise NotFoundError(exc.message, [ErrorDetail("code", exc.message)]) from None
-    return JSONResponse(feature, media_type="application/geo+json")
+    return GeoJSONResponse(feature)
 
 
 @router.get(

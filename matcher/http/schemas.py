@@ -129,8 +129,16 @@ class ReloadOut(_Out):
     duration_ms: float
 
 
+ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` documenting the canonical error body for these statuses."""
+    """`responses=` documenting the canonical error body for these statuses.
+
+    The content type is spelled out (errors are always `application/json`): with `model=`
+    FastAPI would file it under the route's own media type, e.g. `application/geo+json`.
+    `DocumentedAPI` puts `ErrorBody` in the components.
+    """
     described = {
         401: "Missing or malformed credentials.",
         403: "Credentials not accepted.",
@@ -140,7 +148,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "A field is invalid, unknown or over a limit; `details` names each field.",
         503: "No registry snapshot loaded yet.",
     }
-    return {s: {"model": ErrorBody, "description": described.get(s, "Error.")} for s in statuses}
+    content = {"application/json": {"schema": ERROR_BODY_REF}}
+    return {s: {"description": described.get(s, "Error."), "content": content} for s in statuses}
 
 
 def iso(moment: datetime) -> str:

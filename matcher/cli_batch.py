@@ -1,4 +1,8 @@
-"""`matcher allocate`, `matcher sufficiency`, `matcher demo-referrals`: many referrals at once."""
+"""`matcher allocate`, `matcher sufficiency`, `matcher demo-referrals`: many referrals at once.
+
+Same conventions as `matcher.cli`: the answer as JSON on stdout; a refused request as the
+canonical error body on stderr with exit 1 (`matcher.cli.main` catches `MatcherError`).
+"""
 
 from __future__ import annotations
 
@@ -17,20 +21,20 @@ from matcher.requests import ShortlistRequest
 
 
 def register(sub: Any) -> None:
-    """Add the batch subcommands to the `matcher` parser."""
+    """Add the batch subcommands to the `matcher` parser's subparsers."""
     a = sub.add_parser("allocate", help="place several referrals at once (exact MILP)")
     a.add_argument("request", help="AllocateRequest JSON file ('-' = stdin)")
-    a.add_argument("--registry", default=None)
+    a.add_argument("--registry", default=None, help="snapshot file (default: embedded)")
     a.set_defaults(func=cmd_allocate)
 
     s = sub.add_parser("sufficiency", help="supply gaps over a batch of referrals")
-    s.add_argument("referrals", help="JSON array or JSON Lines of shortlist requests")
-    s.add_argument("--radii", type=float, nargs="+", default=[20.0, 50.0])
-    s.add_argument("--report", default=None, metavar="DIR", help="write MD/CSV/PNG here")
-    s.add_argument("--registry", default=None)
+    s.add_argument("referrals", help="JSON array or JSON Lines of shortlist requests ('-' = stdin)")
+    s.add_argument("--radii", type=float, nargs="+", default=[20.0, 50.0], metavar="MILES")
+    s.add_argument("--report", default=None, metavar="DIR", help="write Markdown, CSV and PNG here")
+    s.add_argument("--registry", default=None, help="snapshot file (default: embedded)")
     s.set_defaults(func=cmd_sufficiency)
 
-    d = sub.add_parser("demo-referrals", help="generate a synthetic referral stream (JSONL)")
+    d = sub.add_parser("demo-referrals", help="generate a synthetic referral stream (JSON Lines)")
     d.add_argument("--n", type=int, default=1000)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--out", default=None, help="file (default: stdout)")
@@ -46,14 +50,14 @@ def _read(path: str) -> bytes:
 
 def cmd_allocate(args: argparse.Namespace) -> int:
     """Allocate from a request file; print the plan."""
-    from matcher.allocation import allocate
+    from matcher.allocation import allocate_response
     from matcher.batch_requests import AllocateRequest
     from matcher.cli import _matcher
     from matcher.settings import Settings
 
     req = parse_body(AllocateRequest, _read(args.request))
-    answer = allocate(_matcher(args), req, Settings().max_allocation_referrals)
-    sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+    answer = allocate_response(_matcher(args), req, Settings().max_allocation_referrals)
+    sys.stdout.write(answer.model_dump_json() + "\n")
     return 0
 
 
@@ -79,25 +83,30 @@ def read_referrals(raw: bytes) -> list[ShortlistRequest]:
 
 def cmd_sufficiency(args: argparse.Namespace) -> int:
     """Analyse a referral batch; print the answer; optionally write a report folder."""
+    from matcher.batch_requests import SufficiencyRequest
     from matcher.cli import _matcher
     from matcher.settings import Settings
-    from matcher.sufficiency import sufficiency_answer
+    from matcher.sufficiency import sufficiency_response
     from matcher.sufficiency_report import write_report
 
     settings = Settings()
-    requests = read_referrals(_read(args.referrals))
+    try:  # the referrals are models already (not revalidated): this checks the radii
+        batch = SufficiencyRequest(referrals=read_referrals(_read(args.referrals)),
+                                   radii_miles=args.radii)  # fmt: skip
+    except ValidationError as exc:
+        raise validation_error(exc) from None
     matcher = _matcher(args)
     started = time.perf_counter()
-    answer = sufficiency_answer(
-        matcher.snapshot.index, matcher.snapshot.version, requests, args.radii,
-        settings.max_batch_referrals, settings.max_radius_miles,
+    answer = sufficiency_response(
+        matcher.snapshot.index, matcher.snapshot.version, list(batch.referrals),
+        list(batch.radii_miles), settings.max_batch_referrals, matcher.limits.max_radius_miles,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     if args.report:
         files = write_report(answer, Path(args.report), elapsed)
-        print(json.dumps({"report": [str(f) for f in files], "seconds": round(elapsed, 3)}),
-              file=sys.stderr)  # fmt: skip
-    sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        note = {"report": [str(f) for f in files], "seconds": round(elapsed, 3)}
+        print(json.dumps(note), file=sys.stderr)
+    sys.stdout.write(answer.model_dump_json() + "\n")
     return 0
 
 
@@ -105,6 +114,8 @@ def cmd_demo_referrals(args: argparse.Namespace) -> int:
     """Write a synthetic referral stream as JSON Lines."""
     from matcher.demo_referrals import generate_referrals
 
+    if args.n < 0:
+        raise RequestError("--n must be >= 0", field="n")
     lines = "".join(json.dumps(r) + "\n" for r in generate_referrals(args.n, args.seed))
     if args.out:
         Path(args.out).write_text(lines)

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from matcher.allocation import allocate_response
+from matcher.batch_requests import AllocateRequest
 from matcher.boundary import parse_body
 from matcher.catalogue import LOTS_BY_DPV, Need
 from matcher.http.catalogue import CatalogueOut
@@ -257,20 +259,37 @@ def test_every_openapi_example_is_a_working_request(client: TestClient) -> None:
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-ROUTES = {"shortlist": "/v1/shortlist", "rank": "/v1/rank", "compare": "/v1/rank/compare"}
+ROUTES = {
+    "shortlist": "/v1/shortlist",
+    "rank": "/v1/rank",
+    "compare": "/v1/rank/compare",
+    "allocate": "/v1/allocate",
+}
+
+
+def cli_answer(matcher: Matcher, kind: str, raw: bytes) -> bytes:
+    """What `matcher <kind> X.json` prints for the example (without the trailing newline)."""
+    if kind == "allocate":
+        from matcher.settings import Settings
+
+        req = parse_body(AllocateRequest, raw)
+        limit = Settings().max_allocation_referrals
+        return allocate_response(matcher, req, limit).model_dump_json().encode()
+    model = {"shortlist": ShortlistRequest, "rank": RankRequest, "compare": CompareRequest}[kind]
+    return getattr(matcher, kind)(parse_body(model, raw)).model_dump_json().encode()
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES_DIR.glob("*.json")), ids=lambda p: p.name)
 def test_repository_examples_answer_over_http_as_in_the_cli(
     client: TestClient, matcher: Matcher, example: Path
 ) -> None:
-    """`matcher shortlist|rank|compare examples/X.json` and POSTing X.json agree byte for byte."""
-    kind = example.name.split("-", 1)[0]
-    model = {"shortlist": ShortlistRequest, "rank": RankRequest, "compare": CompareRequest}[kind]
+    """`matcher shortlist|rank|compare|allocate examples/X.json` and POSTing X.json agree
+    byte for byte."""
+    kind = example.name.split("-", 1)[0].removesuffix(".json")
     raw = example.read_bytes()
     r = client.post(ROUTES[kind], content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 200, r.text
-    assert r.content == getattr(matcher, kind)(parse_body(model, raw)).model_dump_json().encode()
+    assert r.content == cli_answer(matcher, kind, raw)
 
 
 def test_rank_examples_rank_every_bid_on_the_embedded_registry() -> None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 import geodata
 from matcher import errors
@@ -29,6 +37,23 @@ from matcher.snapshot import Id, IsoDate, Lat, Lon
 
 METRES_PER_MILE = geodata.METRES_PER_MILE
 
+# Numbers and booleans are strict: JSON `true` is not 1.0 (a one-mile radius), and 0 or "no"
+# is not a boolean. Strict floats still accept JSON integers, and integers accept a number
+# with no fractional part (7.0), as the published JSON Schema's "integer" does; never "7".
+StrictBool = Annotated[bool, Strict()]
+
+
+def _integral(value: object) -> object:
+    """7.0 -> 7 (JSON Schema's integer); anything else is left for the strict int check."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+# Last in an `Annotated[int, Strict(), Field(...), Integral]`: placed before `Field`, pydantic
+# would publish the bounds as unknown `ge`/`le` keys instead of minimum/maximum.
+Integral = BeforeValidator(_integral)
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -37,7 +62,7 @@ class _Body(BaseModel):
 class Child(_Body):
     """The child (or the eldest of a sibling group): used to filter, never stored or logged."""
 
-    age: Annotated[int, Strict(), Field(ge=0, le=25)]
+    age: Annotated[int, Strict(), Field(ge=0, le=25), Integral]
     gender: Gender
     needs: Annotated[list[Need], Field(max_length=15)] = []
     secondary_needs: Annotated[
@@ -56,8 +81,8 @@ class Child(_Body):
 class PointOrigin(_Body):
     """Measure distances from this WGS84 point."""
 
-    lat: Lat
-    lon: Lon
+    lat: Annotated[Lat, Strict()]
+    lon: Annotated[Lon, Strict()]
 
 
 class DistrictOrigin(_Body):
@@ -76,24 +101,24 @@ class ShortlistRequest(_Body):
     dpv: Dpv
     lot: Lot
     child: Child
-    sibling_group_size: Annotated[int, Strict(), Field(ge=1, le=10)] = 1
-    expected_duration_weeks: Annotated[int, Strict(), Field(ge=1, le=520)] = 52
+    sibling_group_size: Annotated[int, Strict(), Field(ge=1, le=10), Integral] = 1
+    expected_duration_weeks: Annotated[int, Strict(), Field(ge=1, le=520), Integral] = 52
     start_date: IsoDate
     origin: PointOrigin | DistrictOrigin | None = None
-    max_distance_miles: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 20.0
+    max_distance_miles: Annotated[float, Strict(), Field(gt=0, le=1000, allow_inf_nan=False)] = 20.0
     min_ofsted_rating: Literal["outstanding", "good", "requires_improvement", "inadequate"] = (
         "requires_improvement"
     )
-    accept_not_yet_inspected: bool = True
+    accept_not_yet_inspected: StrictBool = True
     exclude_listing_ids: Annotated[list[Id], Field(max_length=1000)] = []
     preferred_listing_ids: Annotated[
         list[Id],
         Field(max_length=50, description="Parental/child preference (best-match component)."),
     ] = []
-    limit: Annotated[int, Strict(), Field(ge=1, le=500)] = 50
+    limit: Annotated[int, Strict(), Field(ge=1, le=500), Integral] = 50
     order_by: Literal["distance"] = "distance"
-    explain: bool = True
-    explain_limit: Annotated[int, Strict(), Field(ge=0, le=1000)] = 100
+    explain: StrictBool = True
+    explain_limit: Annotated[int, Strict(), Field(ge=0, le=1000), Integral] = 100
 
     @model_validator(mode="after")
     def _lot_in_dpv(self) -> ShortlistRequest:
@@ -110,8 +135,8 @@ class BidService(_Body):
     """An additional service priced from the listing's menu, time-limited."""
 
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-    units_per_week: Annotated[float, Field(gt=0, le=168, allow_inf_nan=False)]
-    weeks: Annotated[int, Strict(), Field(ge=1, le=520)]
+    units_per_week: Annotated[float, Strict(), Field(gt=0, le=168, allow_inf_nan=False)]
+    weeks: Annotated[int, Strict(), Field(ge=1, le=520), Integral]
 
 
 class Bid(_Body):
@@ -124,7 +149,9 @@ class Bid(_Body):
     available_from: IsoDate | None = None
 
 
-Weights = dict[Annotated[str, Field(max_length=32)], Annotated[float, Field(allow_inf_nan=False)]]
+Weights = dict[
+    Annotated[str, Field(max_length=32)], Annotated[float, Strict(), Field(allow_inf_nan=False)]
+]
 
 
 class RankRequest(ShortlistRequest):
@@ -143,9 +170,11 @@ class RankRequest(ShortlistRequest):
             description="Bids may start up to this many days after start_date; later starts "
             "score lower on the start_date component (0: every bid must start on time).",
         ),
+        Integral,
     ] = 0
     tie_epsilon: Annotated[
         float,
+        Strict(),
         Field(
             ge=0,
             le=0.2,

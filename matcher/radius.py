@@ -84,15 +84,51 @@ def decide_within(
     index: RegistryIndex, origin: OriginPoint, rows: Rows, radius_m: float
 ) -> tuple[Rows, F64]:
     """Of `rows`, those within `radius_m` geodesically, and their planar distances."""
+    planar = np.hypot(index.easting[rows] - origin.easting, index.northing[rows] - origin.northing)
+    inside = within_mask(index, origin, rows, planar, radius_m)
+    return rows[inside], planar[inside]
+
+
+def within_mask(
+    index: RegistryIndex, origin: OriginPoint, rows: Rows, planar: F64, radius_m: float
+) -> npt.NDArray[np.bool_]:
+    """Which of `rows` (planar distances `planar`, metres) lie within `radius_m` geodesically.
+
+    The scale bounds hold inside the radius's reach; a row beyond it is outside on its planar
+    distance alone, so `rows` may come from a query at a larger radius.
+    """
     reach = reach_m(radius_m)
     k_low, k_high = scale_bounds(origin.easting - reach, origin.easting + reach)
-    planar = np.hypot(index.easting[rows] - origin.easting, index.northing[rows] - origin.northing)
-    inside = planar <= radius_m * k_low - BAND_ABS_M
+    inside: npt.NDArray[np.bool_] = planar <= radius_m * k_low - BAND_ABS_M
     band = np.flatnonzero(~inside & (planar <= radius_m * k_high + BAND_ABS_M))
     if len(band):
         geo = geodesic_m(index, origin, rows[band])
         inside[band[geo <= radius_m]] = True
-    return rows[inside], planar[inside]
+    return inside
+
+
+def radius_levels(
+    index: RegistryIndex, origin: OriginPoint, rows: Rows, planar: F64, radii_m: list[float]
+) -> npt.NDArray[np.int8]:
+    """For each row, the smallest of the ascending `radii_m` containing it (len(radii_m): none).
+
+    `within_mask` for every radius at once: one geodesic call for all the radii's bands.
+    """
+    level = np.full(len(rows), len(radii_m), dtype=np.int8)
+    undecided = np.zeros(len(rows), dtype=bool)
+    for j in range(len(radii_m) - 1, -1, -1):  # nested: the smallest radius wins
+        reach = reach_m(radii_m[j])
+        k_low, k_high = scale_bounds(origin.easting - reach, origin.easting + reach)
+        level[planar <= radii_m[j] * k_low - BAND_ABS_M] = j
+        undecided |= (planar > radii_m[j] * k_low - BAND_ABS_M) & (
+            planar <= radii_m[j] * k_high + BAND_ABS_M
+        )
+    band = np.flatnonzero(undecided)
+    if len(band):
+        geo = geodesic_m(index, origin, rows[band])
+        for j in range(len(radii_m) - 1, -1, -1):
+            level[band[geo <= radii_m[j]]] = j
+    return level
 
 
 def geodesic_m(index: RegistryIndex, origin: OriginPoint, rows: Rows) -> F64:

@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 import geodata
 from matcher.index import RegistryIndex
-from matcher.radius import PLANAR_REL_TOLERANCE, OriginPoint, rows_within, scale_bounds
+from matcher.radius import (
+    PLANAR_REL_TOLERANCE,
+    OriginPoint,
+    radius_levels,
+    rows_within,
+    scale_bounds,
+)
 
 # Points spread over Great Britain's land (lat, lon), incl. far east and far west.
 GB_POINTS = [
@@ -65,3 +71,26 @@ def test_radius_at_a_listing_distance_is_decided_geodesically(
         return
     rows, _ = rows_within(index, origin, radius)
     assert rows.tolist() == np.flatnonzero(exact <= radius).tolist()
+
+
+@given(
+    origin_row=st.integers(0, 2999),
+    target_rows=st.lists(st.integers(0, 2999), min_size=1, max_size=3),
+    nudge=st.sampled_from([-0.01, 0.0, 0.01]),
+)
+def test_radius_levels_give_each_row_its_smallest_containing_radius(
+    index: RegistryIndex, origin_row: int, target_rows: list[int], nudge: float
+) -> None:
+    """The batch path's levels (one geodesic call for all radii) equal the exact geodesic
+    answer, with radii set at listings' exact distances (+-1 cm)."""
+    reg = index.registry
+    origin = OriginPoint.of(float(reg.lat[origin_row]), float(reg.lon[origin_row]))
+    exact = np.asarray(geodata.distance_m(origin.lat, origin.lon, reg.lat, reg.lon))
+    radii = sorted({float(exact[r]) + nudge for r in target_rows if exact[r] + nudge > 0})
+    if not radii:
+        return
+    rows = np.arange(reg.size)
+    planar = np.hypot(index.easting - origin.easting, index.northing - origin.northing)
+    level = radius_levels(index, origin, rows, planar, radii)
+    expected = np.searchsorted(np.array(radii), exact, side="left")  # first radius >= distance
+    assert level.tolist() == expected.tolist()

@@ -8,6 +8,7 @@ only then time each operation over the fixed referrals, warmed up first.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -141,12 +142,6 @@ def _rank_requests(
             bids = [{"bid_id": "B000", "listing_id": "L-none", "weekly_fee_gbp": "1000.00"}]
         for order_by, into in (("price", price), ("best_match", best)):
             into.append(
-                parse_body(RankRequest, _json({**body, "bids": bids, "order_by": order_by}))
+                parse_body(RankRequest, json.dumps({**body, "bids": bids, "order_by": order_by}))
             )
     return price, best
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)

@@ -17,6 +17,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ EMBEDDED_LISTINGS = 5000
 AUTO_FRACTIONS = (0.25, 0.5, 0.75, 0.9)
 TARGET_RATIO = 0.65
 TARGET_P99_MS = 30.0
+# After a closed-loop step with many connections the server still works off requests whose
+# clients have gone; the next step must not start in that backlog.
+SETTLE_S = 2.0
 
 
 def log(message: str) -> None:
@@ -133,6 +137,7 @@ def run_target(
                 f"p99 {fmt_us(step['latency'].get('p99_us'))}, errors {step['errors']}"
             )
             out["closed"].append(step)
+            time.sleep(SETTLE_S)
         if rates is None:
             best = max(s["rps"] for s in out["closed"])
             rates = [round(best * f, 1) for f in AUTO_FRACTIONS]
@@ -143,6 +148,7 @@ def run_target(
                 f"p99 {fmt_us(step['latency'].get('p99_us'))}, errors {step['errors']}"
             )
             out["open"].append(step)
+            time.sleep(SETTLE_S)
     out["rates"] = rates
     return out
 

@@ -27,6 +27,7 @@ from uvicorn.supervisors import Multiprocess
 from matcher.errors import SnapshotError
 from matcher.http.app import create_app
 from matcher.http.logs import log_config
+from matcher.http.state import limit_malloc_arenas
 from matcher.settings import Settings
 from matcher.snapshot_loader import load_registry
 
@@ -38,6 +39,7 @@ _OVERRIDES = {"host": "MATCHER_HOST", "port": "MATCHER_PORT", "workers": "MATCHE
 
 def worker_app() -> FastAPI:
     """The app factory uvicorn calls in each serving process (settings from the env)."""
+    limit_malloc_arenas()  # before any serving thread allocates (see state.py)
     return create_app(Settings(), reload_on_sighup=True)
 
 

@@ -65,6 +65,27 @@ def release_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+M_ARENA_MAX = -8  # glibc's mallopt() parameter number (malloc.h)
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process; True when the cap was set.
+
+    Requests and reloads run on many threadpool threads, and glibc gives threads their own
+    arenas (up to 8 per core), each keeping the pages it freed. Measured (`benchmarks.soak
+    --minutes 3 --reload-every 10`, 5,000 listings, 17 reloads under 40 req/s): RSS at the
+    end 229 MB with two arenas, 267 MB uncapped, from 176 MB at start. Call before serving
+    threads start.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
+        return False
+
+
 class SnapshotHolder:
     """Holds the current Matcher; `reload` replaces it atomically."""
 

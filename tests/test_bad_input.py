@@ -85,8 +85,26 @@ FIELD_CASES = [
     ("/v1/rank", rank_body(weights={"price": float("nan")}), "weights"),  # NaN weight
     ("/v1/rank", rank_body(weights={"price": -2}), "weights"),  # negative weight
     ("/v1/rank", rank_body(profile="generous"), "profile"),  # unknown profile
+    # Found by schemathesis' negative_data_rejection: lax coercion answered 200 to these, and
+    # `true` became a one-mile radius. Numbers and booleans are strict now.
+    ("/v1/shortlist", referral(max_distance_miles=True), "max_distance_miles"),
+    ("/v1/shortlist", referral(max_distance_miles="25"), "max_distance_miles"),
+    ("/v1/shortlist", referral(explain=1), "explain"),
+    ("/v1/shortlist", referral(accept_not_yet_inspected="no"), "accept_not_yet_inspected"),
+    ("/v1/shortlist", referral(origin={"lat": "51.5", "lon": -0.3}), "origin"),
+    ("/v1/shortlist", referral(limit="10"), "limit"),
+    ("/v1/rank", rank_body(weights={"price": True}), "weights"),
+    ("/v1/rank", rank_body(tie_epsilon="0.01"), "tie_epsilon"),
 ]
 # fmt: on
+
+
+def test_whole_floats_are_integers_as_json_schema_says(client: TestClient) -> None:
+    """JSON Schema's "integer" accepts 14.0; the answer equals the one for 14."""
+    as_float = post(client, "/v1/shortlist", referral(child={"age": 14.0, "gender": "male"}))
+    as_int = post(client, "/v1/shortlist", referral(child={"age": 14, "gender": "male"}))
+    assert as_float.status_code == 200, as_float.text
+    assert as_float.json()["shortlist"] == as_int.json()["shortlist"]
 
 
 @pytest.mark.parametrize(("path", "body", "field"), FIELD_CASES)

@@ -157,9 +157,14 @@ def distance_m(
     -------
     distance : array of the broadcast shape, metres (divide by ``METRES_PER_MILE`` for miles)
     """
-    arrays = np.broadcast_arrays(
-        *(np.asarray(a, dtype=np.float64) for a in (lat1, lon1, lat2, lon2))
-    )
-    a1, o1, a2, o2 = (a.ravel() for a in arrays)
+    arrays = [np.asarray(a, dtype=np.float64) for a in (lat1, lon1, lat2, lon2)]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    # Flat contiguous copies of the broadcast shape; a small batch (a few listings near a
+    # radius) pays microseconds here, not the ~100 us of np.broadcast_arrays + ravel.
+    a1, o1, a2, o2 = (
+        a.ravel() if a.shape == shape else np.full(shape, a).ravel() if a.ndim == 0
+        else np.broadcast_to(a, shape).ravel()
+        for a in arrays
+    )  # fmt: skip
     _, _, dist = _geod().inv(o1, a1, o2, a2)
-    return np.asarray(dist, dtype=np.float64).reshape(arrays[0].shape)
+    return np.asarray(dist, dtype=np.float64).reshape(shape)

@@ -25,13 +25,15 @@ smallest requested (20 miles by default).
   The aggregate counts, per need, the referrals with that gap (and those of them in thin
   markets).
 
-Speed: referrals are grouped by origin; one R-tree query per distinct origin at the largest
-radius, exact per-radius membership from its planar band, then per (origin, DPV, lot) one
-candidate set (plus the placing authorities' own listings, for in-area) whose columns are
-gathered once. Every criterion is then evaluated for a block of referrals at once as a
-(referrals x candidates) boolean matrix. `tests/test_sufficiency.py` checks the counts
-against `shortlist` and the reasons against `eligibility.reason_bits`, one referral at a
-time, so the batch path is an optimisation, never a change of definition.
+Speed: the work unit is one (origin, DPV, lot): the referrals sharing it share every
+listing-side computation. Each DPV/lot present gets its own R-tree and its check columns
+packed row-wise (`KindTable`), so a unit runs one R-tree query at the largest radius over
+its own kind's listings, decides every radius with one geodesic call for the rows near a
+radius, gathers its candidates' columns in one step, and evaluates every criterion for its
+referrals at once as (referrals x candidates) boolean matrices. Units are independent and
+shared among a few threads. `tests/test_sufficiency.py` checks the counts against
+`shortlist` and the reasons against `eligibility.reason_bits`, one referral at a time, so
+the batch path is an optimisation, never a change of definition.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from matcher.demo_registry import generate
+from tests.test_http_helpers import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,12 +107,7 @@ class MatcherServer:
             server.wait_ready(timeout_s)
             yield server
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            stop_process(proc)
 
     def wait_ready(self, timeout_s: float) -> None:
         """Poll /readyz until 200; fail with the server's log if it exits or times out."""

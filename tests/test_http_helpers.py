@@ -11,6 +11,7 @@ import functools
 import gzip
 import json
 import logging
+import subprocess
 import threading
 import time
 import warnings
@@ -136,3 +137,13 @@ def live_server(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a server started for a test; kill it if it has not exited in 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_http_helpers import shortlist_body, wait_until, write_registry
+from tests.test_http_helpers import shortlist_body, stop_process, wait_until, write_registry
 
 pytestmark = pytest.mark.slow
 
@@ -79,12 +79,7 @@ def serve(tmp_path: Path, registry: Path, *args: str) -> Iterator[Served]:
         assert proc.poll() is None, log.read_text()
         yield served
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
 
 def test_matcher_serve_answers_counts_and_reloads_on_sighup(tmp_path: Path) -> None:

@@ -49,8 +49,13 @@ class RtreeIndex:
         ids = np.arange(len(easting), dtype=np.int64)
         props = rtree_index.Property()
         props.dimension = 2
-        self._tree = rtree_index.Index((ids, coords, coords), properties=props)
         self._empty = len(easting) == 0
+        # libspatialindex's bulk loader refuses an empty stream; an empty tree answers nothing.
+        self._tree = (
+            rtree_index.Index(properties=props)
+            if self._empty
+            else rtree_index.Index((ids, coords, coords), properties=props)
+        )
 
     def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
         """Row positions inside the box, ascending."""

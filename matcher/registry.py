@@ -9,6 +9,7 @@ of length n+1 and flat value arrays, so row i's items are `values[offsets[i]:off
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -138,15 +139,16 @@ class Registry:
 
     @cached_property
     def version(self) -> str:
-        """`snapshot_version`: a content hash of the canonical snapshot document.
+        """`snapshot_version`: a content hash of the registry, independent of formatting.
 
-        Canonical = listings in id order, keys sorted, money with two decimals, no spaces:
-        the same registry gives the same version however its file was formatted.
+        Every column (all dataclass fields: a new one is included by construction) is hashed
+        with its name and dtype, rows in listing-id order and each row's ceilings, services
+        and alerts in their canonical order, so the same registry gives the same version
+        however its file was formatted or ordered. Hashing the columns instead of a
+        canonical JSON text takes milliseconds instead of ~110 us per listing (11 s at 100k
+        listings, minutes at 1M) at every start and reload.
         """
-        canonical = json.dumps(
-            self.snapshot_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return "sha256:" + _column_digest(self)[:16]
 
     def row_of(self, listing_id: str) -> int | None:
         """The row position of a listing id, or None if unknown."""
@@ -265,3 +267,49 @@ class Registry:
             "generated_at": self.generated_at.isoformat().replace("+00:00", "Z"),
             "listings": [self.listing_dict(i) for i in order],
         }
+
+
+# Item columns of each CSR, by field-name prefix; every other column has one value per row.
+_ITEM_PREFIXES = {"ceil_": "ceilings", "svc_": "services", "alert_": "alerts"}
+_DIGEST_SCHEME = b"matcher-registry-columns-v1"
+
+
+def _column_digest(reg: Registry) -> str:
+    """sha256 over every column of `reg` in canonical order (see `Registry.version`)."""
+    h = hashlib.sha256(_DIGEST_SCHEME)
+    order = np.array(sorted(range(reg.size), key=reg.ids.__getitem__), dtype=np.intp)
+    items = {name: _canonical_items(getattr(reg, name), order) for name in _ITEM_PREFIXES.values()}
+    for f in dataclasses.fields(reg):
+        if f.name == "_id_to_row":
+            continue
+        value = getattr(reg, f.name)
+        prefix = next((p for p in _ITEM_PREFIXES if f.name.startswith(p)), None)
+        take = order if prefix is None else items[_ITEM_PREFIXES[prefix]]
+        h.update(f"\n{f.name}:".encode())
+        if isinstance(value, datetime):
+            h.update(value.isoformat().encode())
+        elif isinstance(value, Csr):
+            h.update(np.diff(value.offsets)[order].astype("<i8").tobytes())
+        elif isinstance(value, list):
+            h.update(json.dumps([value[i] for i in take.tolist()], ensure_ascii=False).encode())
+        elif isinstance(value, np.ndarray):
+            column = value[take]
+            if column.dtype.kind == "f":  # one bit pattern for "not given"
+                column = np.where(np.isnan(column), np.nan, column)
+            h.update(
+                column.dtype.str.encode() + column.astype(column.dtype.newbyteorder("<")).tobytes()
+            )
+        else:
+            raise TypeError(f"registry column {f.name} has no canonical form: {type(value)}")
+    return h.hexdigest()
+
+
+def _canonical_items(csr: Csr, order: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Item positions of a CSR with its rows taken in `order` (items keep their row order)."""
+    starts = csr.offsets[:-1][order]
+    counts = np.diff(csr.offsets)[order]
+    first_of_row = np.repeat(np.cumsum(counts) - counts, counts)
+    positions: npt.NDArray[np.intp] = (
+        np.repeat(starts, counts) + np.arange(int(counts.sum())) - first_of_row
+    ).astype(np.intp)
+    return positions

@@ -47,7 +47,7 @@ def schema_violations_refused(ctx: Any, response: Any, case: Any) -> bool | None
     size limit (e.g. more referrals than maxItems) is refused before it is parsed."""
     if response.status_code == 413:
         return None
-    return negative_data_rejection(ctx, response, case)  # type: ignore[no-any-return]
+    return negative_data_rejection(ctx, response, case)
 
 
 @schema.parametrize()

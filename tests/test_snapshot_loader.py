@@ -61,6 +61,61 @@ def test_version_ignores_formatting(document: dict[str, Any]) -> None:
     assert registry_from_document(shuffled).version == a.version
 
 
+def _with_alert(document: dict[str, Any]) -> dict[str, Any]:
+    """The first listing with an alert and a service (added if the seed gave none)."""
+    listing = next(x for x in document["listings"] if x["safeguarding_alerts"])
+    if not listing["additional_services"]:
+        listing["additional_services"] = [{"code": "extra_staff", "unit": "hour",
+                                           "rate_gbp": "25.00"}]  # fmt: skip
+    return listing
+
+
+# Each edit changes one value somewhere in the document (one per kind of column).
+EDITS = {
+    "name": lambda x: x.update(name=x["name"] + " II"),
+    "provider_id": lambda x: x.update(provider_id="P999999"),
+    "lots": lambda x: x.update(
+        lots=x["lots"][:1], ceilings=[c for c in x["ceilings"] if c["lot"] == x["lots"][0]]
+    ),
+    "location": lambda x: x.update(location={"lat": 51.6, "lon": 0.02}),
+    "age_max": lambda x: x.update(age_max=x["age_max"] - 1),
+    "needs": lambda x: x.update(needs=x["needs"][1:]),
+    "vacancies": lambda x: x["capacity"].update(vacancies=x["capacity"]["vacancies"] - 1),
+    "available_from": lambda x: x["capacity"].update(available_from="2027-03-01"),
+    "ofsted.rating": lambda x: x["ofsted"].update(rating="outstanding"),
+    "ofsted.urn": lambda x: x["ofsted"].update(urn="SC999999"),
+    "dpv_status": lambda x: x.update(dpv_status="suspended"),
+    "alert.severity": lambda x: x["safeguarding_alerts"][0].update(
+        severity="moderate" if x["safeguarding_alerts"][0]["severity"] != "moderate" else "low"
+    ),
+    "alert.raised_by": lambda x: x["safeguarding_alerts"][0].update(raised_by="E06000001"),
+    "ceiling.weekly_gbp": lambda x: x["ceilings"][0].update(weekly_gbp="1.00"),
+    "ceiling.valid_to": lambda x: x["ceilings"][0].update(valid_to="2027-03-30"),
+    "service.rate_gbp": lambda x: x["additional_services"][0].update(rate_gbp="26.00"),
+    "kpi_score": lambda x: x.update(kpi_score=None),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_version_changes_with_any_content(document: dict[str, Any], edit: str) -> None:
+    """Any one value changed anywhere gives another snapshot_version."""
+    listing = _with_alert(document)
+    before = registry_from_document(document).version
+    EDITS[edit](listing)
+    assert registry_from_document(document).version != before
+
+
+def test_version_changes_with_generated_at(document: dict[str, Any]) -> None:
+    before = registry_from_document(document).version
+    document["generated_at"] = "2026-01-01T00:00:00Z"
+    assert registry_from_document(document).version != before
+
+
+def test_generated_and_loaded_registries_share_a_version(small: Registry) -> None:
+    """The generator builds columns directly; the loader builds them from JSON: same hash."""
+    assert registry_from_document(copy.deepcopy(small.snapshot_dict())).version == small.version
+
+
 def _errors(document: dict[str, Any]) -> list[str]:
     with pytest.raises(SnapshotError) as info:
         registry_from_document(document)

@@ -14,12 +14,16 @@ from pydantic import AfterValidator, Field
 # Plain decimal notation, at most two decimal places, no sign, no exponent: "4200", "4200.5",
 # "4200.50". Scientific notation ("4.2e3") and sub-penny amounts are refused at the boundary.
 MONEY_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"
-PENNY = Decimal("0.01")
 
 
 def _canonical_money(value: str) -> str:
-    """Normalise to exactly two decimal places so equal amounts hash equally."""
-    return str(Decimal(value).quantize(PENNY))
+    """Normalise to exactly two decimal places so equal amounts hash equally.
+
+    Runs after MONEY_PATTERN has matched (digits, then at most two decimals), so padding
+    the decimals with zeros is exact; a snapshot has hundreds of thousands of amounts.
+    """
+    whole, _, decimals = value.partition(".")
+    return f"{whole}.{decimals:0<2}"
 
 
 MoneyStr = Annotated[
@@ -30,8 +34,19 @@ MoneyStr = Annotated[
 
 
 def to_pence(value: str) -> int:
-    """Parse a validated money string into integer pence."""
+    """Parse a validated money string into integer pence.
+
+    The canonical form ("4200.50") is read with integer arithmetic; anything else (fewer
+    decimals, a sign) goes through Decimal, rounding half-up.
+    """
+    whole, _, decimals = value.partition(".")
+    if len(decimals) == 2 and _ascii_digits(whole) and _ascii_digits(decimals):
+        return int(whole) * 100 + int(decimals)
     return int((Decimal(value) * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def round_pence(value: Decimal) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from matcher.catalogue import Dpv, ServiceUnit
 from matcher.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
-from matcher.money import format_pence, to_pence
+from matcher.money import MoneyStr, format_pence, to_pence
 from matcher.pricing import price_bid
 
 FOSTERING = DEFAULT_TERMS[Dpv.FOSTERING]
@@ -89,3 +92,15 @@ def test_money_round_trips(text: str, pence: int) -> None:
     """Money strings parse to integer pence and format back with two decimals."""
     assert to_pence(text) == pence
     assert to_pence(format_pence(pence)) == pence
+
+
+@given(st.integers(0, 999_999_999), st.sampled_from(["", "0", "5", "05", "50", "99"]))
+def test_money_fast_paths_equal_decimal_arithmetic(whole: int, decimals: str) -> None:
+    """The string fast paths give exactly what Decimal gives, for every accepted form."""
+    text = f"{whole}.{decimals}" if decimals else str(whole)
+    exact = Decimal(text)
+    canonical = TypeAdapter(MoneyStr).validate_python(text)
+    assert canonical == str(exact.quantize(Decimal("0.01")))
+    pence = int((exact * 100).to_integral_value(rounding=ROUND_HALF_UP))
+    assert to_pence(canonical) == to_pence(text) == pence
+    assert to_pence(f"-{canonical}") == -pence

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import gzip
 import json
 from pathlib import Path
@@ -147,6 +148,26 @@ def test_each_problem_is_reported_with_listing_and_field(
     assert any(document["listings"][0]["id"] in e or "listing" in e for e in errors)
 
 
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ({"lat": 95.0, "lon": -1.5}, ["point.lat: Input should be less than or equal to 90"]),
+        ({"postcode": "B1"}, ["postcode.postcode: String should have at least 5 characters"]),
+        ({"town": "Leeds"}, ["point.lat: Field required", "point.lon: Field required",
+                             "point.town: Extra inputs are not permitted"]),
+        ("Leeds", [": expected {lat, lon}, {postcode} or {postcode_district}"]),
+    ],
+)  # fmt: skip
+def test_a_bad_location_reports_only_the_form_it_was_written_in(
+    document: dict[str, Any], location: Any, expected: list[str]
+) -> None:
+    """The location's keys choose its form, so errors are about that form, not all three."""
+    document["listings"][0]["location"] = location
+    label = f"listings[0]({document['listings'][0]['id']})"
+    expected = [f"{label}.location{'' if e.startswith(':') else '.'}{e}" for e in expected]
+    assert _errors(document) == expected
+
+
 def test_all_errors_are_reported_not_just_the_first(document: dict[str, Any]) -> None:
     """Validation is total: three broken listings, three errors."""
     for listing in document["listings"][:3]:
@@ -189,3 +210,24 @@ def test_a_larger_generated_registry_validates(tmp_path: Path) -> None:
     """Everything the generator makes passes the loader's validation (3,000 listings)."""
     registry = generate(3000, seed=3)
     assert registry_from_document(registry.snapshot_dict()).version == registry.version
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_found_it(
+    document: dict[str, Any], tmp_path: Path, collector_on: bool
+) -> None:
+    """The collector is paused during a load and restored after it, refused or not."""
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(document))
+    document["listings"][0]["age_min"] = 30
+    bad.write_text(json.dumps(document))
+    was_on = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        assert load_registry(good).size == len(document["listings"])
+        assert gc.isenabled() is collector_on
+        with pytest.raises(SnapshotError):
+            load_registry(bad)
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was_on else gc.disable)()

@@ -26,7 +26,9 @@ def validation_error(exc: ValidationError, prefix: str = "") -> RequestError:
         ctx = e.get("ctx") or {}
         if "expected" in ctx:
             extra["allowed"] = str(ctx["expected"])
-        details.append(ErrorDetail(field=path or "body", reason=e["msg"], extra=extra))
+        # A validator's own message is the reason; pydantic's "Value error, " prefix is noise.
+        reason = e["msg"].removeprefix("Value error, ") if e["type"] == "value_error" else e["msg"]
+        details.append(ErrorDetail(field=path or "body", reason=reason, extra=extra))
     first = details[0] if details else ErrorDetail("body", "invalid")
     err = RequestError(f"{first.field}: {first.reason}", field=first.field)
     err.details = details

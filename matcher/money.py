@@ -14,6 +14,9 @@ from pydantic import AfterValidator, Field
 # Plain decimal notation, at most two decimal places, no sign, no exponent: "4200", "4200.5",
 # "4200.50". Scientific notation ("4.2e3") and sub-penny amounts are refused at the boundary.
 MONEY_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"
+# The same notation without zero ("0", "0.0", "0.00"): a bid of nothing a week is a mistake
+# in the sending system, and ranked by price it would silently come first.
+POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,8}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
 
 
 def _canonical_money(value: str) -> str:
@@ -29,6 +32,16 @@ def _canonical_money(value: str) -> str:
 MoneyStr = Annotated[
     str,
     Field(pattern=MONEY_PATTERN, examples=["4200.00"], description='GBP, e.g. "4200.00"'),
+    AfterValidator(_canonical_money),
+]
+
+PositiveMoneyStr = Annotated[
+    str,
+    Field(
+        pattern=POSITIVE_MONEY_PATTERN,
+        examples=["4200.00"],
+        description='GBP above zero, e.g. "4200.00"',
+    ),
     AfterValidator(_canonical_money),
 ]
 

@@ -15,8 +15,8 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 import geodata
@@ -32,7 +32,7 @@ from matcher.catalogue import (
     needs_mask,
 )
 from matcher.criteria import Criteria, Origin
-from matcher.money import MoneyStr
+from matcher.money import PositiveMoneyStr
 from matcher.snapshot import Id, IsoDate, Lat, Lon
 
 METRES_PER_MILE = geodata.METRES_PER_MILE
@@ -120,15 +120,17 @@ class ShortlistRequest(_Body):
     explain: StrictBool = True
     explain_limit: Annotated[int, Strict(), Field(ge=0, le=1000), Integral] = 100
 
-    @model_validator(mode="after")
-    def _lot_in_dpv(self) -> ShortlistRequest:
-        if not lot_belongs_to(self.dpv, self.lot):
-            allowed = ", ".join(lot.value for lot in LOTS_BY_DPV[self.dpv])
+    @field_validator("lot")
+    @classmethod
+    def _lot_in_dpv(cls, lot: Lot, info: ValidationInfo) -> Lot:
+        # `dpv` is declared before `lot`, so it is in `info.data` when it was valid itself.
+        dpv = info.data.get("dpv")
+        if dpv is not None and not lot_belongs_to(dpv, lot):
+            allowed = ", ".join(item.value for item in LOTS_BY_DPV[dpv])
             raise ValueError(
-                f"lot {self.lot.value!r} does not belong to dpv {self.dpv.value!r} "
-                f"(allowed: {allowed})"
+                f"lot {lot.value!r} does not belong to dpv {dpv.value!r} (allowed: {allowed})"
             )
-        return self
+        return lot
 
 
 class BidService(_Body):
@@ -144,7 +146,7 @@ class Bid(_Body):
 
     bid_id: Id
     listing_id: Id
-    weekly_fee_gbp: MoneyStr
+    weekly_fee_gbp: PositiveMoneyStr
     additional_services: Annotated[list[BidService], Field(max_length=20)] = []
     available_from: IsoDate | None = None
 

@@ -57,7 +57,7 @@ FIELD_CASES = [
     ("/v1/shortlist", referral(child={"age": 14.5, "gender": "male"}), "child.age"),  # not whole
     ("/v1/shortlist", referral(dpv="adoption"), "dpv"),  # unknown DPV
     ("/v1/shortlist", referral(lot="luxury"), "lot"),  # unknown lot
-    ("/v1/shortlist", referral(lot="day"), "body"),  # an SEN lot on the residential DPV
+    ("/v1/shortlist", referral(lot="day"), "lot"),  # an SEN lot on the residential DPV
     ("/v1/shortlist", referral(child={"age": 9, "gender": "male", "needs": ["flying"]}),
      "child.needs"),  # unknown need
     ("/v1/shortlist", referral(child={"age": 9, "gender": "robot"}), "child.gender"),
@@ -79,11 +79,22 @@ FIELD_CASES = [
      "bids.0.weekly_fee_gbp"),  # scientific notation
     ("/v1/rank", rank_body(bids=[dict(EXAMPLES_BIDS[0], weekly_fee_gbp=4000.0)]),
      "bids.0.weekly_fee_gbp"),  # a JSON number, not a money string
+    ("/v1/rank", rank_body(bids=[dict(EXAMPLES_BIDS[0], weekly_fee_gbp="0.00")]),
+     "bids.0.weekly_fee_gbp"),  # nothing a week: would silently rank first by price
+    ("/v1/rank", rank_body(bids=[dict(EXAMPLES_BIDS[0], weekly_fee_gbp="NaN")]),
+     "bids.0.weekly_fee_gbp"),  # NaN fee
+    ("/v1/rank", rank_body(bids=[dict(EXAMPLES_BIDS[0], weekly_fee_gbp="Infinity")]),
+     "bids.0.weekly_fee_gbp"),  # Infinity fee
+    ("/v1/rank", rank_body(bids=[dict(EXAMPLES_BIDS[0], weekly_fee_gbp="1e308")]),
+     "bids.0.weekly_fee_gbp"),  # 1e308 fee
+    ("/v1/rank", rank_body(bids=[dict(EXAMPLES_BIDS[0], weekly_fee_gbp="-4000.00")]),
+     "bids.0.weekly_fee_gbp"),  # negative fee
     ("/v1/rank", rank_body(weights={"price": 0, "distance": 0, "ofsted": 0, "quality": 0,
      "needs_fit": 0, "in_area": 0, "safeguarding": 0, "start_date": 0, "preference": 0}),
      "weights"),  # all zero
     ("/v1/rank", rank_body(weights={"price": float("nan")}), "weights"),  # NaN weight
     ("/v1/rank", rank_body(weights={"price": -2}), "weights"),  # negative weight
+    ("/v1/rank", rank_body(weights={"price": 1e308}), "weights"),  # 1e308 weight
     ("/v1/rank", rank_body(profile="generous"), "profile"),  # unknown profile
     # Found by schemathesis' negative_data_rejection: lax coercion answered 200 to these, and
     # `true` became a one-mile radius. Numbers and booleans are strict now.
@@ -120,6 +131,15 @@ def test_unknown_codes_name_the_allowed_values(client: TestClient) -> None:
     error = assert_canonical(post(client, "/v1/shortlist", referral(dpv="adoption")), 422, "dpv")
     allowed = json.dumps(error["details"])
     assert "fostering" in allowed and "residential" in allowed and "sen" in allowed
+
+
+def test_lot_of_another_dpv_names_the_dpvs_lots(client: TestClient) -> None:
+    """An SEN lot on the residential DPV: the error is on `lot` and lists residential's lots."""
+    error = assert_canonical(post(client, "/v1/shortlist", referral(lot="day")), 422, "lot")
+    reason = error["details"][0]["reason"]
+    assert "'day' does not belong to dpv 'residential'" in reason
+    assert "standard" in reason and "therapeutic" in reason
+    assert not reason.startswith("Value error")
 
 
 def test_typo_in_authority_suggests_the_right_one(client: TestClient) -> None:

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 def _one_bad_listing(path: Path) -> None:
-    document = generate(2000, seed=8).snapshot_dict()
-    document["listings"][1234]["age_min"] = 99  # one bad listing among 2,000
+    document = generate(100_000, seed=8).snapshot_dict()
+    document["listings"][54321]["age_min"] = 99  # one bad listing among 100,000
     path.write_text(json.dumps(document))
 
 
@@ -32,7 +32,7 @@ def _one_bad_listing(path: Path) -> None:
         ),
         ("plain.json.gz", lambda p: p.write_text("{}"), "not valid gzip"),
         ("empty.json.gz", lambda p: p.write_bytes(gzip.compress(b"")), "not valid JSON"),
-        ("one-bad.json", _one_bad_listing, "listings[1234]"),
+        ("one-bad.json", _one_bad_listing, "listings[54321](L0054321).age_min"),
     ],
 )
 def test_serve_fails_fast_naming_the_file_and_the_first_errors(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,48 @@ def registries(tmp_path: Path) -> Iterator[tuple[Path, str, str]]:
     yield path, version_a, version_b
 
 
-def test_reload_under_load_loses_no_request_and_switches_versions(
-    registries: tuple[Path, str, str],
+def _replace_with_b(path: Path) -> None:
+    path.write_bytes((path.parent / "b.json").read_bytes())
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _one_bad_listing(path: Path) -> None:
+    document = json.loads((path.parent / "b.json").read_text())
+    document["listings"][123]["age_min"] = 99  # one bad listing among 300, the rest valid
+    path.write_text(json.dumps(document))
+
+
+def _plain_json_named_gz(path: Path) -> None:
+    path.write_bytes((path.parent / "b.json").read_bytes())
+
+
+# fmt: off
+RELOADS = [
+    # (file name, how the file changes, what the refusal says; None: the reload succeeds)
+    ("registry.json", _replace_with_b, None),  # a valid new snapshot
+    ("registry.json", _truncate, "not valid JSON"),  # cut off mid-document
+    ("registry.json", _one_bad_listing, "listings[123]"),  # valid JSON, one bad listing
+    ("registry.json", Path.unlink, "not found"),  # the file is gone
+    ("registry.json.gz", _plain_json_named_gz, "not valid gzip"),  # named .gz, not gzip
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("name", "change", "refusal"), RELOADS)
+def test_reload_under_load_loses_no_request_and_never_mixes_versions(
+    tmp_path: Path, name: str, change: Callable[[Path], object], refusal: str | None
 ) -> None:
-    """8 threads x 200 shortlists against a real server while the snapshot is replaced."""
-    path, version_a, version_b = registries
+    """8 threads x 200 shortlists against a real server while the file changes and a reload
+    is asked for: every request answers 200; each thread sees version A and then, only if
+    the reload succeeds, version B; a refused reload names the file and its first problem
+    and version A keeps serving."""
+    path = tmp_path / name
+    version_b = write_registry(tmp_path / "b.json", 300, seed=12)
+    version_a = write_registry(path, 300, seed=11)
     app = create_app(Settings(registry_path=path, admin_token=ADMIN))
     body = shortlist_body(explain=False, limit=5)
     seen: list[list[str]] = [[] for _ in range(THREADS)]
@@ -75,16 +113,25 @@ def test_reload_under_load_loses_no_request_and_switches_versions(
             futures = [pool.submit(hammer, k) for k in range(THREADS)]
             for _ in range(THREADS):  # every thread is a quarter through
                 assert done.acquire(timeout=30)
-            path.write_bytes((path.parent / "b.json").read_bytes())
+            change(path)
             reload = httpx.post(f"{url}/v1/admin/reload", headers=BEARER, timeout=30)
             for f in futures:
                 f.result(timeout=60)
         final = httpx.get(f"{url}/readyz").json()["snapshot_version"]
 
+    assert statuses == [200] * (THREADS * PER_THREAD)
+    if refusal is not None:
+        assert reload.status_code == 422, reload.text
+        error = reload.json()["error"]
+        assert error["code"] == "invalid_snapshot"
+        assert refusal in json.dumps(error)
+        assert path.name in error["message"]  # the file is named
+        assert final == version_a
+        assert all(set(versions) == {version_a} for versions in seen)
+        return
     assert reload.status_code == 200, reload.text
     assert reload.json()["old_snapshot_version"] == version_a
     assert reload.json()["new_snapshot_version"] == version_b
-    assert statuses == [200] * (THREADS * PER_THREAD)
     assert final == version_b
     for versions in seen:
         assert set(versions) <= {version_a, version_b}

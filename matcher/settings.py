@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         default=None, description="Comma-separated client keys for X-API-Key; unset = open."
     )
     max_body_bytes: Annotated[int, Field(ge=1024, le=100_000_000)] = 2_000_000
+    max_batch_body_bytes: Annotated[
+        int,
+        Field(
+            ge=1024,
+            le=500_000_000,
+            description="Body limit of /v1/allocate and /v1/sufficiency: a council's year of "
+            "referrals (10,000 are about 3.4 MB) must fit.",
+        ),
+    ] = 32_000_000
     max_bids: Annotated[int, Field(ge=1, le=10_000)] = 200
     max_radius_miles: Annotated[float, Field(gt=0, le=1000)] = 200.0
     max_batch_referrals: Annotated[int, Field(ge=1, le=100_000)] = 20_000

@@ -170,6 +170,28 @@ def test_body_at_the_limit_is_accepted_and_one_byte_more_is_not() -> None:
         assert c.post("/v1/shortlist", content=padded + b" ").status_code == 413
 
 
+def test_batch_routes_take_bodies_above_the_request_limit_up_to_their_own() -> None:
+    """A year of referrals is megabytes: /v1/sufficiency takes a body over
+    `max_body_bytes` up to `max_batch_body_bytes`; single-referral routes keep the small
+    limit; the 413 names the limit that applies."""
+    one = shortlist_body(explain=False)
+    referrals = [dict(one, referral_id=f"R-{i:05d}") for i in range(40)]
+    raw = json.dumps({"referrals": referrals}).encode()
+    assert 4096 < len(raw) < 32_768
+    with client_for(max_body_bytes=4096, max_batch_body_bytes=32_768) as c:
+        answer = c.post("/v1/sufficiency", content=raw)
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["referrals"]) == 40
+        too_big = json.dumps({"referrals": referrals * 20}).encode()
+        err = assert_canonical(c.post("/v1/sufficiency", content=too_big), 413)
+        assert err["details"][0]["limit"] == 32_768
+        padded = json.dumps(one).encode()[:-1] + b" " * 5000 + b"}"
+        err = assert_canonical(c.post("/v1/shortlist", content=padded), 413)
+        assert err["details"][0]["limit"] == 4096
+        limits = c.get("/v1/catalogue").json()["limits"]
+        assert (limits["max_body_bytes"], limits["max_batch_body_bytes"]) == (4096, 32_768)
+
+
 def test_not_ready_is_503_until_a_snapshot_loads(tmp_path: Any) -> None:
     """The configured file is refused at start: alive, not ready, matching answers 503."""
     bad = tmp_path / "broken.json"

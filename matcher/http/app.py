@@ -124,7 +124,10 @@ def create_app(
     install_error_handlers(app)
     # add_middleware wraps: the last added runs first (outermost).
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        path_limits=dict.fromkeys(routes_batch.BATCH_PATHS, settings.max_batch_body_bytes),
     )
     origins = settings.cors_origin_list()
     if origins:

@@ -71,6 +71,7 @@ class LimitsOut(_Out):
     """Limits this service enforces on requests."""
 
     max_body_bytes: int
+    max_batch_body_bytes: int
     max_bids: int
     max_radius_miles: float
 
@@ -137,6 +138,7 @@ def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
         contract_terms_version=terms.version,
         limits=LimitsOut(
             max_body_bytes=settings.max_body_bytes,
+            max_batch_body_bytes=settings.max_batch_body_bytes,
             max_bids=settings.max_bids,
             max_radius_miles=settings.max_radius_miles,
         ),

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -45,23 +45,32 @@ def too_slow(timeout_s: float) -> RequestTimeoutError:
 
 
 class BodyLimitMiddleware:
-    """413 when the body is above `max_bytes`: by Content-Length before reading, and by
-    counting the bytes as they stream in (chunked bodies, lying Content-Length). 408 when
-    the body stops arriving for `timeout_s`: a stalled client cannot hold a request open."""
+    """413 when the body is above `max_bytes` (or the path's own limit in `path_limits`):
+    by Content-Length before reading, and by counting the bytes as they stream in (chunked
+    bodies, lying Content-Length). 408 when the body stops arriving for `timeout_s`: a
+    stalled client cannot hold a request open."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout_s: float = 10.0,
+        path_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse early on the declared length, else count while the app reads."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope["path"], self.max_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await error_response(too_large(self.max_bytes))(scope, receive, send)
+        if declared is not None and declared > max_bytes:
+            await error_response(too_large(max_bytes))(scope, receive, send)
             return
         received = 0
         body_done = False
@@ -76,8 +85,8 @@ class BodyLimitMiddleware:
                 raise too_slow(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise too_large(self.max_bytes)
+                if received > max_bytes:
+                    raise too_large(max_bytes)
                 body_done = not message.get("more_body", False)
             return message
 

@@ -27,6 +27,8 @@ from matcher.http.schemas import error_responses
 from matcher.sufficiency import sufficiency_response
 
 router = APIRouter(prefix="/v1", tags=["batch"])
+# These bodies carry many referrals, so they get `max_batch_body_bytes`, not `max_body_bytes`.
+BATCH_PATHS = ("/v1/allocate", "/v1/sufficiency")
 
 REQUEST_MODELS: list[type[BaseModel]] = [AllocateRequest, SufficiencyRequest]
 _ERRORS = error_responses(401, 403, 413, 415, 422, 503)

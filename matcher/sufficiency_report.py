@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 import geodata
 from matcher.audit import canonical_json
 from matcher.batch_requests import (
@@ -237,35 +239,61 @@ def _thin_by_need_chart(path: Path, agg: AggregatesOut) -> Path:
     return path
 
 
+# Classes of the map, split at the thin-market threshold of 3; a median can end in .5.
+# Classed, not continuous: one dense London borough would otherwise stretch the scale and
+# leave the rest of England one colour.
+MAP_CLASS_EDGES = (0.0, 1.0, 3.0, 5.0, 10.0, 20.0, 50.0)
+MAP_CLASS_LABELS = (
+    "under 1", "1 to 2.5", "3 to 4.5", "5 to 9.5", "10 to 19.5", "20 to 49.5", "50 or more",
+)  # fmt: skip
+
+
+def map_class(median: float) -> int:
+    """The map class (0-6) of a median eligible count: the last edge at or below it."""
+    return sum(1 for edge in MAP_CLASS_EDGES[1:] if median >= edge)
+
+
 def _median_map(path: Path, agg: AggregatesOut) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
     from matplotlib.collections import PolyCollection
-    from matplotlib.colors import Normalize
+    from matplotlib.patches import Patch
 
-    values = {code: g.median_eligible for code, g in agg.by_authority.items()}
-    norm = Normalize(vmin=0, vmax=max(values.values(), default=1.0) or 1.0)
-    cmap = colormaps["viridis"]
-    polygons, faces = [], []
+    colours = colormaps["YlGnBu"].resampled(len(MAP_CLASS_LABELS))
+    no_referrals = "#dddddd"
+    polygons, faces, london = [], [], []
     for authority in geodata.authorities():
         shape = geodata.boundary(authority.code)
-        value = values.get(authority.code)
+        group = agg.by_authority.get(authority.code)
+        face = no_referrals if group is None else colours(map_class(group.median_eligible))
         for poly in getattr(shape, "geoms", [shape]):
-            polygons.append(list(zip(*poly.exterior.xy, strict=True)))
-            faces.append("#dddddd" if value is None else cmap(norm(value)))
-    fig, ax = plt.subplots(figsize=(7, 9))
-    shapes = PolyCollection(polygons, facecolors=faces, edgecolors="white", linewidths=0.2)
-    ax.add_collection(shapes)
-    ax.autoscale_view()
-    ax.set_aspect(1.6)  # about 1 / cos(52 degrees): England without a projection library
-    ax.set_axis_off()
-    ax.set_title(
+            lon, lat = poly.exterior.xy
+            east, north = geodata.to_bng(lat, lon)  # metres, so the map keeps its shape
+            ring = np.column_stack([east, north]) / 1000.0
+            polygons.append(ring)
+            faces.append(face)
+            london.append(authority.code.startswith("E09"))
+    fig, (ax, inset) = plt.subplots(1, 2, figsize=(11, 8), gridspec_kw={"width_ratios": [2.0, 1.3]})
+    for target, london_only in ((ax, False), (inset, True)):
+        chosen = [k for k, is_london in enumerate(london) if is_london or not london_only]
+        target.add_collection(PolyCollection(
+            [polygons[k] for k in chosen], facecolors=[faces[k] for k in chosen],
+            edgecolors="white", linewidths=0.6 if london_only else 0.3,
+        ))  # fmt: skip
+        target.autoscale_view()
+        target.set_aspect("equal")
+        target.set_axis_off()
+    inset.set_title("London (enlarged)", fontsize=10)
+    fig.suptitle(
         f"Median eligible listings within {agg.thin_market_radius_miles:g} miles per "
-        "referral,\nby placing authority (grey: no referrals)"
+        "referral, by placing authority"
     )
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6,
-                 label="median eligible listings")  # fmt: skip
-    fig.savefig(path, dpi=90)
+    handles = [Patch(facecolor=colours(k), label=label) for k, label in enumerate(MAP_CLASS_LABELS)]
+    handles.append(Patch(facecolor=no_referrals, label="no referrals"))
+    inset.legend(handles=handles, title="median eligible listings", loc="upper center",
+                 bbox_to_anchor=(0.5, -0.05), ncols=2, fontsize=9, title_fontsize=9,
+                 frameon=False)  # fmt: skip
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -23,6 +23,7 @@ from matcher.reasons import REASON_BIT, REASONS_BY_BIT, Reason
 from matcher.requests import METRES_PER_MILE, ShortlistRequest, resolve_criteria
 from matcher.service import Matcher, Snapshot
 from matcher.sufficiency import CANDIDATE_FILTER, CHECKS_2D, sufficiency_response
+from matcher.sufficiency_report import MAP_CLASS_LABELS, map_class
 
 RADII = [20.0, 50.0]
 
@@ -211,6 +212,26 @@ def test_cli_reads_json_lines_or_an_array_and_writes_the_report(
     array.write_text(json.dumps([json.loads(x) for x in lines.read_text().splitlines()]))
     assert main(["sufficiency", str(array), "--radii", "10", "25"]) == 0
     assert json.loads(capsys.readouterr().out) == out
+
+
+@pytest.mark.parametrize(
+    ("median", "label"),
+    [
+        (0.0, "under 1"),
+        (0.5, "under 1"),  # half the referrals have nothing
+        (1.0, "1 to 2.5"),
+        (2.5, "1 to 2.5"),  # still below the thin-market threshold of 3
+        (3.0, "3 to 4.5"),
+        (9.5, "5 to 9.5"),
+        (10.0, "10 to 19.5"),
+        (49.5, "20 to 49.5"),
+        (50.0, "50 or more"),
+        (4000.0, "50 or more"),
+    ],
+)
+def test_map_classes_keep_thin_medians_apart(median: float, label: str) -> None:
+    """The map's colour classes: every median falls in the class its label names."""
+    assert MAP_CLASS_LABELS[map_class(median)] == label
 
 
 def test_cli_refusals_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,9 +47,13 @@ def test_no_child_detail_in_any_log_line_or_metric_label() -> None:
             c.post("/v1/rank/compare", json={"request": {**rank_body(c), "child": CHILD},
                                              "a": {}, "b": {"profile": "cost_focused"}}),
             c.get("/v1/locate", params={"q": FREE_TEXT}),
+            # many referrals at once: the batch routes log counts only
+            c.post("/v1/sufficiency", json={"referrals": [good, {**good, "referral_id": "R-2"}]}),
+            c.post("/v1/allocate", json={"referrals": [{**rank_body(c), "child": CHILD}]}),
+            c.post("/v1/sufficiency", json={"referrals": [{**good, "notes": FREE_TEXT}]}),
         ]  # fmt: skip
         metrics = c.get("/metrics").text
-    assert [a.status_code for a in answers] == [200, 422, 422, 422, 200, 200, 422]
+    assert [a.status_code for a in answers] == [200, 422, 422, 422, 200, 200, 422, 200, 200, 422]
     lines = logs.getvalue().splitlines()
     records = [json.loads(line) for line in lines]
     access = [r for r in records if r["msg"] == "request"]
@@ -76,6 +80,10 @@ def test_error_bodies_never_echo_the_child() -> None:
     body = shortlist_body(child={**CHILD, "age": FREE_TEXT, "needs": ["self_harm", FREE_TEXT]})
     with client_for() as c:
         r = c.post("/v1/shortlist", json=body)
+        batch = c.post("/v1/sufficiency", json={"referrals": [shortlist_body(), body]})
     assert r.status_code == 422
     assert FREE_TEXT not in r.text
     assert {d["field"] for d in r.json()["error"]["details"]} >= {"child.age", "child.needs.1"}
+    assert batch.status_code == 422
+    assert FREE_TEXT not in batch.text
+    assert "referrals.1.child.age" in {d["field"] for d in batch.json()["error"]["details"]}

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     body_timeout_s: Annotated[
         float, Field(gt=0, le=300, description="A request body stalled this long gets 408.")
     ] = 10.0
+    header_timeout_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=300,
+            description="A request line and headers not complete this long after the "
+            "connection opens (or the last response) get 408 and the connection is closed.",
+        ),
+    ] = 10.0
     watch_registry: bool = Field(default=False, description="Reload when the file changes.")
 
     def policy(self) -> Policy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -60,7 +61,6 @@ def test_serve_fails_fast_naming_the_file_and_the_first_errors(
 def test_a_stalled_body_is_dropped_while_others_are_served() -> None:
     """A client that sends headers and part of a body, then stops, gets a 408 after the body
     timeout (1 s here); another client is answered meanwhile."""
-    import socket
     import time
 
     import httpx
@@ -155,3 +155,75 @@ def test_a_killed_worker_is_restarted_and_the_other_keeps_answering(tmp_path: Pa
             httpx.post(f"{served.url}/v1/shortlist", json=shortlist_body(), timeout=10).status_code
             == 200
         )
+
+
+def _read_until_closed(sock: socket.socket, timeout_s: float = 10.0) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(timeout_s)
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_stalled_request_head_gets_408_and_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a real `matcher serve` with MATCHER_HEADER_TIMEOUT_S=1: a connection that
+    sends nothing, one that stops mid-headers, one that dribbles a header line every 0.2 s
+    (slowloris) and a kept-alive one that starts a second request and stops: each gets the
+    canonical 408 and is closed within seconds, while another client is answered."""
+    import threading
+    import time
+
+    import httpx
+
+    from tests.test_http_helpers import shortlist_body, write_registry
+    from tests.test_http_server import serve
+
+    monkeypatch.setenv("MATCHER_HEADER_TIMEOUT_S", "1")
+    registry = tmp_path / "registry.json"
+    write_registry(registry, 300, seed=1)
+    with serve(tmp_path, registry) as served:
+        address = ("127.0.0.1", int(served.url.rsplit(":", 1)[1]))
+        started = time.monotonic()
+        silent = socket.create_connection(address, timeout=10)
+        partial = socket.create_connection(address, timeout=10)
+        partial.sendall(b"POST /v1/shortlist HTTP/1.1\r\nHost: test\r\nContent-Ty")
+        dribbler = socket.create_connection(address, timeout=10)
+        dribbler.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n")
+
+        def dribble() -> None:
+            for i in range(25):  # at most 5 s of one header line every 0.2 s
+                try:
+                    dribbler.sendall(f"X-Slow-{i}: 1\r\n".encode())
+                except OSError:  # closed by the server: the point of the test
+                    return
+                time.sleep(0.2)
+
+        dribbling = threading.Thread(target=dribble)
+        dribbling.start()
+        kept = socket.create_connection(address, timeout=10)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first or not first.endswith(b"}"):  # /healthz's JSON, whole
+            first += kept.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first[:100]
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # the next request, unfinished
+
+        other = httpx.post(f"{served.url}/v1/shortlist", json=shortlist_body(), timeout=10)
+        assert other.status_code == 200
+
+        for name, sock in (("silent", silent), ("partial", partial), ("dribbler", dribbler),
+                           ("kept-alive", kept)):  # fmt: skip
+            reply = _read_until_closed(sock)
+            waited = time.monotonic() - started
+            sock.close()
+            head, _, body = reply.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 "), (name, reply[:200])
+            error = json.loads(body)["error"]
+            assert error["code"] == "request_timeout", name
+            assert error["details"][0]["timeout_s"] == 1, name
+            assert waited < 6, (name, waited)
+        dribbling.join(timeout=10)
+        assert (time.monotonic() - started) > 0.9  # not refused at once

@@ -27,6 +27,7 @@ from uvicorn.supervisors import Multiprocess
 from matcher.errors import SnapshotError
 from matcher.http.app import create_app
 from matcher.http.logs import log_config
+from matcher.http.protocol import MatcherConfig
 from matcher.http.state import limit_malloc_arenas
 from matcher.settings import Settings
 from matcher.snapshot_loader import load_registry
@@ -71,14 +72,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
-    """The uvicorn configuration for `settings`."""
-    return uvicorn.Config(
+    """The uvicorn configuration for `settings` (h11, with the request-head deadline)."""
+    return MatcherConfig(
         "matcher.http.server:worker_app",
+        header_timeout_s=settings.header_timeout_s,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        http="h11",
         h11_max_incomplete_event_size=H11_MAX_HEADER_BYTES,
         timeout_keep_alive=settings.timeout_keep_alive_s,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,

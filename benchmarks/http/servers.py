@@ -79,6 +79,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         # The matcher writes one JSON access-log line per request to stderr, as in
         # production; a file (not a pipe nobody drains) takes it without blocking the server.
+        # SIM115: the file lives as long as the server handle and is closed in stop().
         self.log = tempfile.TemporaryFile()  # noqa: SIM115
 
     @property
@@ -102,6 +103,7 @@ class Server:
                 err = self.log.read()
                 raise RuntimeError(f"server exited ({self.proc.returncode}): {err[-3000:]!r}")
             try:
+                # S310: base_url is http://127.0.0.1:PORT, a server this class started.
                 with urllib.request.urlopen(self.base_url + "/readyz", timeout=1) as r:  # noqa: S310
                     if r.status == 200:
                         return self

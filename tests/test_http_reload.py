@@ -61,10 +61,6 @@ def _one_bad_listing(path: Path) -> None:
     path.write_text(json.dumps(document))
 
 
-def _plain_json_named_gz(path: Path) -> None:
-    path.write_bytes((path.parent / "b.json").read_bytes())
-
-
 # fmt: off
 RELOADS = [
     # (file name, how the file changes, what the refusal says; None: the reload succeeds)
@@ -72,7 +68,7 @@ RELOADS = [
     ("registry.json", _truncate, "not valid JSON"),  # cut off mid-document
     ("registry.json", _one_bad_listing, "listings[123]"),  # valid JSON, one bad listing
     ("registry.json", Path.unlink, "not found"),  # the file is gone
-    ("registry.json.gz", _plain_json_named_gz, "not valid gzip"),  # named .gz, not gzip
+    ("registry.json.gz", _replace_with_b, "not valid gzip"),  # plain JSON named .gz
 ]
 # fmt: on
 

@@ -22,16 +22,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from matcher.errors import ErrorDetail, RequestTimeoutError
 
-DEFAULT_HEADER_TIMEOUT_S = 10.0
-
 
 class MatcherConfig(uvicorn.Config):
     """uvicorn's Config plus the request-head deadline (module level, so workers spawned
     by the supervisor can unpickle it)."""
 
-    def __init__(
-        self, app: Any, header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S, **kwargs: Any
-    ) -> None:
+    def __init__(self, app: Any, header_timeout_s: float, **kwargs: Any) -> None:
         super().__init__(app, http=HeadDeadlineProtocol, **kwargs)
         self.header_timeout_s = header_timeout_s
 
@@ -56,6 +52,7 @@ class HeadDeadlineProtocol(H11Protocol):
     """uvicorn's h11 protocol with one timer: armed when a connection opens and when a
     response completes, it closes the connection if no request head has arrived since."""
 
+    config: MatcherConfig  # the only config this protocol is given (see MatcherConfig)
     _head_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -75,7 +72,7 @@ class HeadDeadlineProtocol(H11Protocol):
 
     def _arm_head_deadline(self) -> None:
         self._cancel_head_deadline()
-        timeout_s = float(getattr(self.config, "header_timeout_s", DEFAULT_HEADER_TIMEOUT_S))
+        timeout_s = self.config.header_timeout_s
         self._head_deadline = self.loop.call_later(timeout_s, self._on_head_deadline, timeout_s)
 
     def _cancel_head_deadline(self) -> None:

@@ -17,10 +17,10 @@ from scipy.spatial import cKDTree
 import geodata
 from benchmarks.referrals import referral_bodies
 from benchmarks.stats import summary_us, time_calls
-from matcher.demo_registry import generate
-from matcher.radius import reach_m
-from matcher.requests import METRES_PER_MILE
-from matcher.spatial import build_spatial_index
+from matcher.match.radius import reach_m
+from matcher.match.request import METRES_PER_MILE
+from matcher.registry.demo import generate
+from matcher.registry.spatial import build_spatial_index
 
 Box = tuple[float, float, float, float]
 

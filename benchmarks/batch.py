@@ -27,15 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from matcher.allocation import Option, build_problem, greedy_plan, solve
-from matcher.batch_requests import AllocateRequest
-from matcher.demo_referrals import generate_referrals
-from matcher.demo_registry import generate
-from matcher.index import RegistryIndex
-from matcher.money import format_pence, to_pence
-from matcher.requests import ShortlistRequest
+from matcher.batch.allocation import Option, build_problem, greedy_plan, solve
+from matcher.batch.demo_referrals import generate_referrals
+from matcher.batch.models import AllocateRequest
+from matcher.batch.sufficiency_report import sufficiency_response
+from matcher.match.request import ShortlistRequest
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 from matcher.service import Matcher, Snapshot, load_snapshot
-from matcher.sufficiency import sufficiency_response
+from matcher.vocabulary.money import format_pence, to_pence
 
 DENSE = ["Birmingham", "Leeds", "Manchester", "Kent", "Essex"]
 

@@ -17,14 +17,15 @@ import numpy as np
 
 from benchmarks.referrals import bids_for, referral_bodies
 from benchmarks.stats import peak_rss_bytes, rss_bytes, summary_us, time_calls
+from matcher.bids.request import RankRequest
 from matcher.boundary import parse_body
-from matcher.criteria import Criteria
-from matcher.demo_registry import generate
-from matcher.index import RegistryIndex
-from matcher.requests import RankRequest, ShortlistRequest, resolve_criteria
+from matcher.match.criteria import Criteria
+from matcher.match.request import ShortlistRequest, resolve_criteria
+from matcher.match.shortlist import ShortlistResult, shortlist, shortlist_bruteforce
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
+from matcher.registry.spatial import build_spatial_index
 from matcher.service import Limits, Matcher, Snapshot
-from matcher.shortlist import ShortlistResult, shortlist, shortlist_bruteforce
-from matcher.spatial import build_spatial_index
 
 SEED = 0
 BUDGET_S = 20.0  # per timed operation and size; counts are cut to fit (never below 1 pass)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 import geodata
-from matcher.catalogue import LOTS_BY_DPV, Dpv, Need
-from matcher.shortlist import ShortlistResult
+from matcher.match.shortlist import ShortlistResult
+from matcher.vocabulary.catalogue import LOTS_BY_DPV, Dpv, Need
 
 START_DATE = "2026-12-01"  # inside the demo registry's ceiling year (2026-04-01..2027-03-31)
 MIN_RADIUS_MILES = 10.0

@@ -44,7 +44,7 @@ from typing import Any
 import httpx
 import psutil
 
-from matcher.demo_registry import generate
+from matcher.registry.demo import generate
 
 TOKEN = "soak-admin-token"  # noqa: S105  (a throwaway token for a loopback test server)
 WINDOW_S = 10.0

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from matcher.errors import ErrorDetail, RequestError
+from matcher.vocabulary.errors import ErrorDetail, RequestError
 
 M = TypeVar("M", bound=BaseModel)
 MAX_DETAILS = 50

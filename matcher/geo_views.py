@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import geodata
-from matcher import errors
-from matcher.requests import locate_district, resolve_authority
+from matcher.match.request import locate_district, resolve_authority
+from matcher.vocabulary import errors
 
 
 def authority_json(a: geodata.Authority) -> dict[str, Any]:

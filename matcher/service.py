@@ -11,33 +11,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matcher import errors
-from matcher.audit import decision_id
-from matcher.contract_terms import TermsBook, terms_book
-from matcher.criteria import Policy
-from matcher.demo_registry import generate
-from matcher.index import DEFAULT_BACKEND, RegistryIndex
-from matcher.rank_response import (
+from matcher.bids.contract_terms import TermsBook, terms_book
+from matcher.bids.ranking import RankOptions, rank_bids
+from matcher.bids.request import CompareRequest, RankRequest, WeightChoice
+from matcher.bids.response import (
     CompareResponse,
     MovementOut,
     RankResponse,
     ranked_out,
     rejected_out,
 )
-from matcher.ranking import RankOptions, rank_bids
-from matcher.registry import Registry
-from matcher.requests import (
-    CompareRequest,
-    RankRequest,
-    ShortlistRequest,
-    WeightChoice,
-    resolve_criteria,
-)
-from matcher.shortlist import shortlist
-from matcher.shortlist_response import ShortlistResponse, build_shortlist_response
-from matcher.snapshot_loader import load_registry
-from matcher.weights import resolve_weights
+from matcher.bids.weights import resolve_weights
+from matcher.match.request import ShortlistRequest, resolve_criteria
+from matcher.match.response import ShortlistResponse, build_shortlist_response
+from matcher.match.shortlist import shortlist
+from matcher.registry.columns import Registry
+from matcher.registry.demo import generate
+from matcher.registry.index import DEFAULT_BACKEND, RegistryIndex
+from matcher.registry.loader import load_registry
+from matcher.registry.policy import Policy
+from matcher.vocabulary import errors
+from matcher.vocabulary.audit import decision_id
+
+if TYPE_CHECKING:  # batch work (scipy's MILP) is imported only when a batch request comes
+    from matcher.batch.models import AllocateRequest, AllocateResponse, SufficiencyResponse
 
 DEFAULT_LISTINGS = 5000
 DEFAULT_SEED = 2019
@@ -50,6 +49,8 @@ class Limits:
 
     max_radius_miles: float = 200.0
     max_bids: int = 200
+    max_batch_referrals: int = 20_000
+    max_allocation_referrals: int = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,7 +93,7 @@ class Matcher:
     terms: TermsBook = field(default_factory=terms_book)
 
     def shortlist(self, req: ShortlistRequest) -> ShortlistResponse:
-        """Which listings should receive the referral (see `matcher.shortlist`)."""
+        """Which listings should receive the referral (see `matcher.match.shortlist`)."""
         index = self.snapshot.index
         criteria = resolve_criteria(req, self.limits.max_radius_miles)
         result = shortlist(index, criteria, req.limit, req.explain_limit if req.explain else 0)
@@ -102,7 +103,7 @@ class Matcher:
         )  # fmt: skip
 
     def rank(self, req: RankRequest, choice: WeightChoice | None = None) -> RankResponse:
-        """Validate, price and order the bids (see `matcher.ranking`)."""
+        """Validate, price and order the bids (see `matcher.bids.ranking`)."""
         if len(req.bids) > self.limits.max_bids:
             raise errors.LimitExceededError(
                 f"too many bids: {len(req.bids)} > {self.limits.max_bids}",
@@ -177,3 +178,20 @@ class Matcher:
             movements=movements,
             kendall_tau=tau,
         )
+
+    def allocate(self, req: AllocateRequest) -> AllocateResponse:
+        """Place several referrals at once (see `matcher.batch.allocation`)."""
+        from matcher.batch.allocation import allocate_response
+
+        return allocate_response(self, req, self.limits.max_allocation_referrals)
+
+    def sufficiency(
+        self, requests: list[ShortlistRequest], radii_miles: list[float]
+    ) -> SufficiencyResponse:
+        """Supply over a batch of referrals (see `matcher.batch.sufficiency`)."""
+        from matcher.batch.sufficiency_report import sufficiency_response
+
+        return sufficiency_response(
+            self.snapshot.index, self.snapshot.version, requests, radii_miles,
+            self.limits.max_batch_referrals, self.limits.max_radius_miles,
+        )  # fmt: skip

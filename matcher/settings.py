@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from matcher.catalogue import AlertSeverity
-from matcher.contract_terms import TermsBook, terms_book
-from matcher.criteria import Policy
+from matcher.bids.contract_terms import TermsBook, terms_book
+from matcher.registry.policy import Policy
 from matcher.service import Limits
+from matcher.vocabulary.catalogue import AlertSeverity
 
 
 class Settings(BaseSettings):
@@ -76,7 +76,12 @@ class Settings(BaseSettings):
 
     def limits(self) -> Limits:
         """Request limits."""
-        return Limits(max_radius_miles=self.max_radius_miles, max_bids=self.max_bids)
+        return Limits(
+            max_radius_miles=self.max_radius_miles,
+            max_bids=self.max_bids,
+            max_batch_referrals=self.max_batch_referrals,
+            max_allocation_referrals=self.max_allocation_referrals,
+        )
 
     def terms(self) -> TermsBook:
         """Contract terms in force."""

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from matcher.demo_registry import generate
+from matcher.registry.demo import generate
 from tests.test_http_helpers import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def matcher_command() -> list[str]:
     script = shutil.which("matcher", path=str(Path(sys.executable).parent))
     if script:
         return [script]
-    return [sys.executable, "-c", "import sys; from matcher.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from matcher.cli.main import main; sys.exit(main())"]
 
 
 class MatcherServer:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from matcher.demo_registry import generate
-from matcher.index import RegistryIndex
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 from matcher.service import Matcher, Snapshot
 
 settings.register_profile(

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.allocation import Option, allocate_response, greedy_plan, solve
-from matcher.batch_requests import AllocateRequest, AllocateResponse
-from matcher.cli import main
-from matcher.errors import LimitExceededError, RequestError
-from matcher.money import format_pence, to_pence
-from matcher.requests import RankRequest, ShortlistRequest
+from matcher.batch.allocation import Option, allocate_response, greedy_plan, solve
+from matcher.batch.models import AllocateRequest, AllocateResponse
+from matcher.bids.request import RankRequest
+from matcher.cli.main import main
+from matcher.match.request import ShortlistRequest
 from matcher.service import Matcher
+from matcher.vocabulary.errors import LimitExceededError, RequestError
+from matcher.vocabulary.money import format_pence, to_pence
 from tests.conftest import referral
 
 # --- the solver on hand-made and random problems ----------------------------------------

@@ -18,9 +18,9 @@ import pytest
 from benchmarks.postgis import sql
 from benchmarks.referrals import referral_bodies
 from benchmarks.report import write_report
-from matcher.demo_registry import generate
-from matcher.index import RegistryIndex
-from matcher.requests import ShortlistRequest, resolve_criteria
+from matcher.match.request import ShortlistRequest, resolve_criteria
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE_OPS = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from matcher.cli import main
+from matcher.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import geodata
-from matcher.catalogue import LOTS_BY_DPV, Dpv
-from matcher.cli import main
-from matcher.demo_referrals import generate_referrals
-from matcher.requests import ShortlistRequest, resolve_criteria
+from matcher.batch.demo_referrals import generate_referrals
+from matcher.cli.main import main
+from matcher.match.request import ShortlistRequest, resolve_criteria
+from matcher.vocabulary.catalogue import LOTS_BY_DPV, Dpv
 
 
 @pytest.fixture(scope="module")

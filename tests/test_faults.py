@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.demo_registry import generate
+from matcher.registry.demo import generate
 from tests.test_http_server import matcher_command
 
 pytestmark = pytest.mark.slow

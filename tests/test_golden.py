@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.cli import main
+from matcher.cli.main import main
 from matcher.http.app import create_app
 from matcher.service import load_snapshot
 from matcher.settings import Settings

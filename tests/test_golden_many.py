@@ -24,13 +24,14 @@ from typing import Any
 import pytest
 
 import geodata
+from matcher.bids.request import CompareRequest, RankRequest
 from matcher.boundary import parse_body
-from matcher.catalogue import LOTS_BY_DPV, Dpv, Need
-from matcher.demo_registry import generate
-from matcher.errors import MatcherError
-from matcher.index import RegistryIndex
-from matcher.requests import CompareRequest, RankRequest, ShortlistRequest
+from matcher.match.request import ShortlistRequest
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 from matcher.service import Matcher, Snapshot
+from matcher.vocabulary.catalogue import LOTS_BY_DPV, Dpv, Need
+from matcher.vocabulary.errors import MatcherError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "many-answers.json"
 UPDATE = os.environ.get("MATCHER_UPDATE_GOLDEN") == "1"

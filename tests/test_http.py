@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from matcher.allocation import allocate_response
-from matcher.batch_requests import AllocateRequest
+from matcher.batch.allocation import allocate_response
+from matcher.batch.models import AllocateRequest
+from matcher.bids.request import CompareRequest, RankRequest
+from matcher.bids.weights import COMPONENTS, PROFILES
 from matcher.boundary import parse_body
-from matcher.catalogue import LOTS_BY_DPV, Need
 from matcher.http.catalogue import CatalogueOut
 from matcher.http.schemas import AuthorityOut, BoundaryOut, LocateOut, ReadyOut, RegistryOut
-from matcher.reasons import REASON_DESCRIPTIONS
-from matcher.requests import CompareRequest, RankRequest, ShortlistRequest
+from matcher.match.request import ShortlistRequest
 from matcher.service import Matcher
-from matcher.weights import COMPONENTS, PROFILES
+from matcher.vocabulary.catalogue import LOTS_BY_DPV, Need
+from matcher.vocabulary.reasons import REASON_DESCRIPTIONS
 from tests.test_http_helpers import (
     TestClient,
     client_for,

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 import uvicorn
 
-from matcher.demo_registry import generate
 from matcher.http.app import create_app
 from matcher.http.logs import JsonFormatter
-from matcher.index import RegistryIndex
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 from matcher.service import Snapshot
 from matcher.settings import Settings
 from tests.conftest import referral

@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from matcher.errors import SnapshotError
 from matcher.http import triggers
 from matcher.http.app import create_app
 from matcher.http.state import SnapshotHolder
 from matcher.service import Limits, Snapshot
 from matcher.settings import Settings
+from matcher.vocabulary.errors import SnapshotError
 from tests.test_http_helpers import (
     TestClient,
     live_server,
@@ -191,7 +191,7 @@ def test_reloads_never_overlap() -> None:
             active -= 1
         return small_snapshot()
 
-    from matcher.contract_terms import terms_book
+    from matcher.bids.contract_terms import terms_book
 
     holder = SnapshotHolder(slow_loader, Limits(), terms_book())
     threads = [threading.Thread(target=holder.reload) for _ in range(3)]
@@ -204,7 +204,7 @@ def test_reloads_never_overlap() -> None:
 
 
 def test_a_request_keeps_the_matcher_it_started_with() -> None:
-    from matcher.contract_terms import terms_book
+    from matcher.bids.contract_terms import terms_book
 
     other = Snapshot(index=small_snapshot().index, source="other")
     snapshots = iter([small_snapshot(), other])
@@ -217,7 +217,7 @@ def test_a_request_keeps_the_matcher_it_started_with() -> None:
 
 
 def test_a_failed_load_keeps_the_old_matcher_and_records_the_error() -> None:
-    from matcher.contract_terms import terms_book
+    from matcher.bids.contract_terms import terms_book
 
     def refuse() -> Snapshot:
         raise SnapshotError("refused for the test")

@@ -28,9 +28,9 @@ pytestmark = pytest.mark.slow
 
 
 def matcher_command() -> list[str]:
-    """The `matcher` console script of this interpreter's environment (or `-m matcher.cli`)."""
+    """The `matcher` console script of this interpreter's environment (or `-m matcher.cli.main`)."""
     script = Path(sys.executable).parent / "matcher"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "matcher.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "matcher.cli.main"]
 
 
 def free_port() -> int:
@@ -146,7 +146,7 @@ def test_sighup_reloads_every_worker(tmp_path: Path) -> None:
 def test_serve_refuses_bad_settings_with_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from matcher.cli import main
+    from matcher.cli.main import main
 
     monkeypatch.setenv("MATCHER_PORT", "99999")
     assert main(["serve"]) == 2
@@ -158,7 +158,7 @@ def test_serve_refuses_bad_settings_with_exit_2(
 def test_serve_refuses_a_missing_registry_with_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from matcher.cli import main
+    from matcher.cli.main import main
 
     # serve() exports --registry to the environment for its workers: undo that afterwards.
     monkeypatch.setenv("MATCHER_REGISTRY_PATH", "overwritten-by-serve")

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from matcher.catalogue import Dpv, ServiceUnit
-from matcher.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
-from matcher.money import MoneyStr, format_pence, to_pence
-from matcher.pricing import price_bid
+from matcher.bids.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
+from matcher.bids.pricing import price_bid
+from matcher.vocabulary.catalogue import Dpv, ServiceUnit
+from matcher.vocabulary.money import MoneyStr, format_pence, to_pence
 
 FOSTERING = DEFAULT_TERMS[Dpv.FOSTERING]
 RESIDENTIAL = DEFAULT_TERMS[Dpv.RESIDENTIAL]

@@ -7,14 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import geodata
-from matcher.index import RegistryIndex
-from matcher.radius import (
+from matcher.match.radius import (
     PLANAR_REL_TOLERANCE,
     OriginPoint,
     radius_levels,
     rows_within,
     scale_bounds,
 )
+from matcher.registry.index import RegistryIndex
 
 # Points spread over Great Britain's land (lat, lon), incl. far east and far west.
 GB_POINTS = [

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.errors import InvalidWeightsError
-from matcher.money import format_pence, to_pence
-from matcher.rank_response import RankResponse
-from matcher.requests import CompareRequest, RankRequest, ShortlistRequest
+from matcher.bids.request import CompareRequest, RankRequest
+from matcher.bids.response import RankResponse
+from matcher.bids.weights import COMPONENTS
+from matcher.match.request import ShortlistRequest
 from matcher.service import Matcher
-from matcher.weights import COMPONENTS
+from matcher.vocabulary.errors import InvalidWeightsError
+from matcher.vocabulary.money import format_pence, to_pence
 from tests.conftest import referral
 
 

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import geodata
-from matcher.catalogue import (
+from matcher.match.criteria import Criteria, Origin
+from matcher.match.eligibility import reason_bits
+from matcher.match.request import METRES_PER_MILE, ShortlistRequest
+from matcher.match.shortlist import shortlist, shortlist_bruteforce
+from matcher.registry.columns import DPVS, REGISTRATIONS, STATUSES
+from matcher.registry.index import RegistryIndex
+from matcher.registry.policy import Policy
+from matcher.service import Matcher
+from matcher.vocabulary.catalogue import (
     LOTS_BY_DPV,
     AlertSeverity,
     Dpv,
@@ -21,14 +29,7 @@ from matcher.catalogue import (
     OfstedRegistration,
     needs_mask,
 )
-from matcher.criteria import Criteria, Origin, Policy
-from matcher.eligibility import reason_bits
-from matcher.index import RegistryIndex
-from matcher.reasons import Reason
-from matcher.registry import DPVS, REGISTRATIONS, STATUSES
-from matcher.requests import METRES_PER_MILE, ShortlistRequest
-from matcher.service import Matcher
-from matcher.shortlist import shortlist, shortlist_bruteforce
+from matcher.vocabulary.reasons import Reason
 from tests.conftest import referral
 
 AUTHORITIES = geodata.authorities()
@@ -198,7 +199,7 @@ def test_bad_referrals_are_refused_with_the_field(
     matcher: Matcher, field: str, value: object, code: str
 ) -> None:
     """Resolution errors name the field (and suggest close authority names)."""
-    from matcher.errors import RequestError
+    from matcher.vocabulary.errors import RequestError
 
     with pytest.raises(RequestError) as info:
         matcher.shortlist(ShortlistRequest.model_validate(referral(**{field: value})))
@@ -228,6 +229,6 @@ def test_domain_core_imports_no_web_framework() -> None:
     import subprocess
     import sys
 
-    code = "import sys, matcher.service, matcher.cli; print('fastapi' in sys.modules)"
+    code = "import sys, matcher.service, matcher.cli.main; print('fastapi' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

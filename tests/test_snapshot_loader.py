@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher.demo_registry import generate
-from matcher.errors import SnapshotError
-from matcher.registry import Registry
-from matcher.snapshot_loader import load_registry, registry_from_document
+from matcher.registry.columns import Registry
+from matcher.registry.demo import generate
+from matcher.registry.loader import load_registry, registry_from_document
+from matcher.vocabulary.errors import SnapshotError
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcher.batch_requests import SufficiencyResponse
-from matcher.catalogue import LOTS_BY_DPV, NEED_BIT, NEEDS_BY_BIT, Need
-from matcher.cli import main
-from matcher.demo_referrals import generate_referrals
-from matcher.demo_registry import generate
-from matcher.eligibility import CHECKS, reason_bits
-from matcher.errors import LimitExceededError, UnknownAuthorityError
-from matcher.index import RegistryIndex
-from matcher.radius import OriginPoint, rows_within
-from matcher.reasons import REASON_BIT, REASONS_BY_BIT, Reason
-from matcher.requests import METRES_PER_MILE, ShortlistRequest, resolve_criteria
+from matcher.batch.demo_referrals import generate_referrals
+from matcher.batch.models import SufficiencyResponse
+from matcher.batch.sufficiency import CANDIDATE_FILTER, CHECKS_2D
+from matcher.batch.sufficiency_report import MAP_CLASS_LABELS, map_class, sufficiency_response
+from matcher.cli.main import main
+from matcher.match.eligibility import CHECKS, reason_bits
+from matcher.match.radius import OriginPoint, rows_within
+from matcher.match.request import METRES_PER_MILE, ShortlistRequest, resolve_criteria
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 from matcher.service import Matcher, Snapshot
-from matcher.sufficiency import CANDIDATE_FILTER, CHECKS_2D, sufficiency_response
-from matcher.sufficiency_report import MAP_CLASS_LABELS, map_class
+from matcher.vocabulary.catalogue import LOTS_BY_DPV, NEED_BIT, NEEDS_BY_BIT, Need
+from matcher.vocabulary.errors import LimitExceededError, UnknownAuthorityError
+from matcher.vocabulary.reasons import REASON_BIT, REASONS_BY_BIT, Reason
 
 RADII = [20.0, 50.0]
 

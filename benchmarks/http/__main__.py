@@ -57,7 +57,7 @@ def registry_env(listings: int) -> dict[str, str]:
             [
                 sys.executable,
                 "-m",
-                "matcher.cli",
+                "matcher.cli.main",
                 "demo-registry",
                 "--listings",
                 str(listings),

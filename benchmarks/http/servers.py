@@ -29,7 +29,7 @@ def matcher_command(port: int, workers: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "matcher.cli",
+        "matcher.cli.main",
         "serve",
         "--host",
         HOST,

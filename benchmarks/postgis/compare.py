@@ -19,11 +19,11 @@ from benchmarks.postgis import sql
 from benchmarks.postgis.cluster import log
 from benchmarks.referrals import referral_bodies
 from benchmarks.stats import summary_us
-from matcher.criteria import Criteria
-from matcher.demo_registry import generate
-from matcher.index import RegistryIndex
-from matcher.requests import ShortlistRequest, resolve_criteria
-from matcher.shortlist import shortlist
+from matcher.match.criteria import Criteria
+from matcher.match.request import ShortlistRequest, resolve_criteria
+from matcher.match.shortlist import shortlist
+from matcher.registry.demo import generate
+from matcher.registry.index import RegistryIndex
 
 LIMIT = 50
 EXPLAIN_LIMIT = 20

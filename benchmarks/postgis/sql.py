@@ -1,6 +1,6 @@
 """The registry as PostGIS tables and the shortlist as one SQL query (no server needed here).
 
-Columns mirror `matcher.registry.Registry` (same integer codes and bitmasks, dates as
+Columns mirror `matcher.registry.columns.Registry` (same integer codes and bitmasks, dates as
 proleptic ordinals) plus `geog geography(Point,4326)` from the same WGS84 doubles and
 `bng geometry(Point,27700)` from the matcher index's own BNG projection. Referral-independent
 exclusions get the same treatment the matcher's `static_bits` column gets: computed at
@@ -10,7 +10,7 @@ a separate `ceiling` table joined through EXISTS made the planner pick, for cust
 a nested loop rescanning the whole ceiling table per candidate (30 s queries), because
 PostGIS underestimates how many rows a geography box matches.
 
-The WHERE clause states every check of `matcher.eligibility.CHECKS` plus the static ones,
+The WHERE clause states every check of `matcher.match.eligibility.CHECKS` plus the static ones,
 and the radius as PostGIS defines it: `ST_DWithin(geog, origin, r, use_spheroid => true)`.
 Order: `ST_Distance(geog, origin, true)`, then id (C collation = Python's str order).
 """
@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from matcher.catalogue import (
+from matcher.match.criteria import Criteria
+from matcher.match.radius import reach_m
+from matcher.registry.columns import RATINGS
+from matcher.registry.index import RegistryIndex
+from matcher.vocabulary.catalogue import (
     DPV_CODE,
     DPV_STATUS_CODE,
     LOT_CODE,
@@ -30,10 +34,6 @@ from matcher.catalogue import (
     OfstedRating,
     OfstedRegistration,
 )
-from matcher.criteria import Criteria
-from matcher.index import RegistryIndex
-from matcher.radius import reach_m
-from matcher.registry import RATINGS
 
 NYI = RATINGS.index(OfstedRating.NOT_YET_INSPECTED)
 
@@ -158,7 +158,7 @@ def within_radius_sql() -> str:
 
 def params(index: RegistryIndex, criteria: Criteria, limit: int) -> dict[str, Any]:
     """The query parameters for one referral."""
-    from matcher.radius import OriginPoint
+    from matcher.match.radius import OriginPoint
 
     c = criteria
     origin = OriginPoint.of(c.origin.lat, c.origin.lon)

@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from matcher.errors import ErrorDetail, ForbiddenError
 from matcher.http.credentials import matches
 from matcher.http.deps import services
 from matcher.http.errors import CredentialsRequiredError
+from matcher.vocabulary.errors import ErrorDetail, ForbiddenError
 
 API_KEY_HEADER = "X-API-Key"
 _WELL_FORMED = re.compile(r"^[\x21-\x7e]{1,512}$")  # visible ASCII, no spaces

@@ -1,9 +1,9 @@
 """`GET /v1/catalogue`: every code a client needs to build its forms, with descriptions.
 
-Read from the same modules the request schema and the index read (`matcher.catalogue`,
-`matcher.reasons`, `matcher.weights`, `matcher.contract_terms`), plus the limits and the
-contract terms this service runs with, so the forms can never offer a code the service
-would refuse.
+Read from the same modules the request schema and the index read
+(`matcher.vocabulary.catalogue`, `matcher.vocabulary.reasons`, `matcher.bids.weights`,
+`matcher.bids.contract_terms`), plus the limits and the contract terms this service runs
+with, so the forms can never offer a code the service would refuse.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from matcher.catalogue import (
+from matcher.bids.contract_terms import TermsBook
+from matcher.bids.weights import COMPONENTS, DEFAULT_PROFILE, PROFILE_DESCRIPTIONS, PROFILES
+from matcher.match.request import ShortlistRequest
+from matcher.settings import Settings
+from matcher.vocabulary.catalogue import (
     DPV_DESCRIPTIONS,
     GENDER_DESCRIPTIONS,
     LOT_DESCRIPTIONS,
@@ -24,11 +28,7 @@ from matcher.catalogue import (
     OfstedRegistration,
     ServiceUnit,
 )
-from matcher.contract_terms import TermsBook
-from matcher.reasons import REASON_DESCRIPTIONS
-from matcher.requests import ShortlistRequest
-from matcher.settings import Settings
-from matcher.weights import COMPONENTS, DEFAULT_PROFILE, PROFILE_DESCRIPTIONS, PROFILES
+from matcher.vocabulary.reasons import REASON_DESCRIPTIONS
 
 
 class _Out(BaseModel):

@@ -12,13 +12,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from matcher.errors import ErrorDetail, UnsupportedMediaTypeError
 from matcher.http.access import note
 from matcher.http.credentials import Credentials
 from matcher.http.metrics import Metrics
 from matcher.http.state import SnapshotHolder
 from matcher.service import Matcher
 from matcher.settings import Settings
+from matcher.vocabulary.errors import ErrorDetail, UnsupportedMediaTypeError
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from matcher.errors import AuthError, ErrorDetail, MatcherError, RequestError
 from matcher.http.logs import EVENT_LOGGER, exception_fields
+from matcher.vocabulary.errors import AuthError, ErrorDetail, MatcherError, RequestError
 
 log = logging.getLogger(EVENT_LOGGER)
 

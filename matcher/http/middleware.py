@@ -19,11 +19,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from matcher.errors import ErrorDetail, PayloadTooLargeError, RequestTimeoutError
 from matcher.http.access import SCOPE_KEY, AccessNote
 from matcher.http.errors import error_response, internal_error, log_unexpected
 from matcher.http.logs import ACCESS_LOGGER
 from matcher.http.metrics import Metrics
+from matcher.vocabulary.errors import ErrorDetail, PayloadTooLargeError, RequestTimeoutError
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

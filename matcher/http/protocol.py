@@ -20,7 +20,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from matcher.errors import ErrorDetail, RequestTimeoutError
+from matcher.vocabulary.errors import ErrorDetail, RequestTimeoutError
 
 
 class MatcherConfig(uvicorn.Config):

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from matcher.errors import MatcherError
 from matcher.http.auth import Admin
 from matcher.http.deps import holder_of
 from matcher.http.schemas import ReloadOut, error_responses, iso
 from matcher.http.state import log_reload, log_reload_failure
+from matcher.vocabulary.errors import MatcherError
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Admin])
 

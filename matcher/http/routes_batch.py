@@ -12,8 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from matcher.allocation import allocate_response
-from matcher.batch_requests import (
+from matcher.batch.models import (
     AllocateRequest,
     AllocateResponse,
     SufficiencyRequest,
@@ -21,10 +20,9 @@ from matcher.batch_requests import (
 )
 from matcher.boundary import parse_body
 from matcher.http.access import note
-from matcher.http.deps import CurrentMatcher, RawBody, services
+from matcher.http.deps import CurrentMatcher, RawBody
 from matcher.http.openapi import json_body
 from matcher.http.schemas import error_responses
-from matcher.sufficiency import sufficiency_response
 
 router = APIRouter(prefix="/v1", tags=["batch"])
 # These bodies carry many referrals, so they get `max_batch_body_bytes`, not `max_body_bytes`.
@@ -55,8 +53,7 @@ def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> R
     req = parse_body(AllocateRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
     started = time.perf_counter()
-    limit = services(request).settings.max_allocation_referrals
-    return _json(allocate_response(matcher, req, limit), started)
+    return _json(matcher.allocate(req), started)
 
 
 @router.post(
@@ -70,10 +67,5 @@ def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -
     """Eligible counts per radius, binding constraints and need gaps (see README)."""
     req = parse_body(SufficiencyRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
-    settings = services(request).settings
     started = time.perf_counter()
-    answer = sufficiency_response(
-        matcher.snapshot.index, matcher.snapshot.version, list(req.referrals),
-        list(req.radii_miles), settings.max_batch_referrals, settings.max_radius_miles,
-    )  # fmt: skip
-    return _json(answer, started)
+    return _json(matcher.sufficiency(list(req.referrals), list(req.radii_miles)), started)

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 import geodata
-from matcher.errors import ErrorDetail, NotFoundError
 from matcher.geo_views import authority_json, locate_json
 from matcher.http.schemas import AuthorityOut, BoundaryOut, LocateOut, error_responses
-from matcher.requests import resolve_authority
+from matcher.match.request import resolve_authority
+from matcher.vocabulary.errors import ErrorDetail, NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["geography"])
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from matcher.http.catalogue import CatalogueOut
 from matcher.http.deps import CurrentMatcher, services
 from matcher.http.schemas import RegistryOut, error_responses, iso
-from matcher.summary import registry_summary
+from matcher.registry.summary import registry_summary
 
 router = APIRouter(prefix="/v1", tags=["reference"])
 

@@ -15,15 +15,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from matcher.bids.request import CompareRequest, RankRequest
+from matcher.bids.response import CompareResponse, RankResponse
 from matcher.boundary import parse_body
-from matcher.errors import MatcherError
 from matcher.http.access import AccessNote, note, sniff_referral_id
 from matcher.http.deps import CurrentMatcher, RawBody, metrics_of
 from matcher.http.openapi import json_body
 from matcher.http.schemas import error_responses
-from matcher.rank_response import CompareResponse, RankResponse
-from matcher.requests import CompareRequest, RankRequest, ShortlistRequest
-from matcher.shortlist_response import ShortlistResponse
+from matcher.match.request import ShortlistRequest
+from matcher.match.response import ShortlistResponse
+from matcher.vocabulary.errors import MatcherError
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 

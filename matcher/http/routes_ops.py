@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from matcher.errors import ErrorDetail, ServiceUnavailableError
 from matcher.http.deps import holder_of, metrics_of
 from matcher.http.metrics import CONTENT_TYPE
 from matcher.http.schemas import HealthOut, ReadyOut, error_responses, iso
+from matcher.vocabulary.errors import ErrorDetail, ServiceUnavailableError
 
 router = APIRouter(tags=["operations"])
 

@@ -24,13 +24,13 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
-from matcher.errors import SnapshotError
 from matcher.http.app import create_app
 from matcher.http.logs import log_config
 from matcher.http.protocol import MatcherConfig
 from matcher.http.state import limit_malloc_arenas
+from matcher.registry.loader import load_registry
 from matcher.settings import Settings
-from matcher.snapshot_loader import load_registry
+from matcher.vocabulary.errors import SnapshotError
 
 H11_MAX_HEADER_BYTES = 16 * 1024  # request line + headers; larger is answered 431/400
 GRACEFUL_SHUTDOWN_S = 15

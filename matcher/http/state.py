@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from matcher.contract_terms import TermsBook
-from matcher.errors import MatcherError, ServiceUnavailableError
+from matcher.bids.contract_terms import TermsBook
 from matcher.http.logs import EVENT_LOGGER, exception_fields
 from matcher.service import Limits, Matcher, Snapshot, load_snapshot
 from matcher.settings import Settings
+from matcher.vocabulary.errors import MatcherError, ServiceUnavailableError
 
 log = logging.getLogger(EVENT_LOGGER)
 

@@ -1,0 +1,107 @@
+"""`matcher allocate`, `matcher sufficiency`, `matcher demo-referrals`: many referrals at once.
+
+Same conventions as `matcher.cli.main`: the answer as JSON on stdout; a refused request as the
+canonical error body on stderr with exit 1 (`matcher.cli.main.main` catches `MatcherError`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from matcher.boundary import parse_body, validation_error
+from matcher.cli.common import build_matcher, emit, read_input
+from matcher.match.request import ShortlistRequest
+from matcher.vocabulary.errors import RequestError
+
+
+def register(sub: Any) -> None:
+    """Add the batch subcommands to the `matcher` parser's subparsers."""
+    a = sub.add_parser("allocate", help="place several referrals at once (exact MILP)")
+    a.add_argument("request", help="AllocateRequest JSON file ('-' = stdin)")
+    a.add_argument("--registry", default=None, help="snapshot file (default: embedded)")
+    a.set_defaults(func=cmd_allocate)
+
+    s = sub.add_parser("sufficiency", help="supply gaps over a batch of referrals")
+    s.add_argument("referrals", help="JSON array or JSON Lines of shortlist requests ('-' = stdin)")
+    s.add_argument("--radii", type=float, nargs="+", default=[20.0, 50.0], metavar="MILES")
+    s.add_argument("--report", default=None, metavar="DIR", help="write Markdown, CSV and PNG here")
+    s.add_argument("--registry", default=None, help="snapshot file (default: embedded)")
+    s.set_defaults(func=cmd_sufficiency)
+
+    d = sub.add_parser("demo-referrals", help="generate a synthetic referral stream (JSON Lines)")
+    d.add_argument("--n", type=int, default=1000)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default=None, help="file (default: stdout)")
+    d.set_defaults(func=cmd_demo_referrals)
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    """Allocate from a request file; print the plan."""
+    from matcher.batch.models import AllocateRequest
+
+    req = parse_body(AllocateRequest, read_input(args.request, args.request))
+    emit(build_matcher(args).allocate(req))
+    return 0
+
+
+def read_referrals(raw: bytes) -> list[ShortlistRequest]:
+    """A JSON array or JSON Lines of shortlist requests, validated (errors name the line)."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise RequestError("no referrals given", field="referrals")
+    if text.startswith("["):
+        try:
+            return TypeAdapter(list[ShortlistRequest]).validate_json(text)
+        except ValidationError as exc:
+            raise validation_error(exc, prefix="referrals") from None
+    out = []
+    for n, line in enumerate(text.splitlines()):
+        if line.strip():
+            try:
+                out.append(ShortlistRequest.model_validate_json(line))
+            except ValidationError as exc:
+                raise validation_error(exc, prefix=f"line {n + 1}") from None
+    return out
+
+
+def cmd_sufficiency(args: argparse.Namespace) -> int:
+    """Analyse a referral batch; print the answer; optionally write a report folder."""
+    from matcher.batch.models import SufficiencyRequest
+    from matcher.batch.sufficiency_report import write_report
+
+    referrals = read_referrals(read_input(args.referrals, args.referrals))
+    try:  # the referrals are models already (not revalidated): this checks the radii
+        batch = SufficiencyRequest(referrals=referrals, radii_miles=args.radii)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    matcher = build_matcher(args)
+    started = time.perf_counter()
+    answer = matcher.sufficiency(list(batch.referrals), list(batch.radii_miles))
+    elapsed = time.perf_counter() - started
+    if args.report:
+        files = write_report(answer, Path(args.report), elapsed)
+        note = {"report": [str(f) for f in files], "seconds": round(elapsed, 3)}
+        print(json.dumps(note), file=sys.stderr)
+    emit(answer)
+    return 0
+
+
+def cmd_demo_referrals(args: argparse.Namespace) -> int:
+    """Write a synthetic referral stream as JSON Lines."""
+    from matcher.batch.demo_referrals import generate_referrals
+
+    if args.n < 0:
+        raise RequestError("--n must be >= 0", field="n")
+    lines = "".join(json.dumps(r) + "\n" for r in generate_referrals(args.n, args.seed))
+    if args.out:
+        Path(args.out).write_text(lines)
+    else:
+        sys.stdout.write(lines)
+    return 0

@@ -1,0 +1,205 @@
+"""Eligibility: every reason a listing cannot receive a referral, as bits, vectorised.
+
+`reason_bits` evaluates all criteria except distance for any set of rows (the R-tree's
+candidates, or every row for the brute-force reference), so the index path and the
+reference share one definition of eligibility. `whole_registry_counts` answers "how many
+listings in the registry does each criterion exclude" from the index's count tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.match.criteria import Criteria
+from matcher.registry.columns import RATINGS
+from matcher.registry.index import MAX_COUNTED, RegistryIndex
+from matcher.vocabulary.catalogue import (
+    DPV_CODE,
+    DPV_STATUS_CODE,
+    GENDER_BIT,
+    LOT_CODE,
+    RATING_RANK,
+    REGISTRATION_CODE,
+    DpvStatus,
+    OfstedRating,
+    OfstedRegistration,
+)
+from matcher.vocabulary.reasons import REASON_BIT, Reason
+
+Rows = npt.NDArray[np.intp]
+Bits = npt.NDArray[np.uint32]
+
+_NYI = RATINGS.index(OfstedRating.NOT_YET_INSPECTED)
+_SUSPENDED_REG = REGISTRATION_CODE[OfstedRegistration.SUSPENDED]
+_CANCELLED_REG = REGISTRATION_CODE[OfstedRegistration.CANCELLED]
+_SUSPENDED = DPV_STATUS_CODE[DpvStatus.SUSPENDED]
+_BARRED = DPV_STATUS_CODE[DpvStatus.BARRED]
+
+
+Check = Callable[[RegistryIndex, Rows, Criteria], npt.NDArray[np.bool_]]
+
+
+def _dpv(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return ix.registry.dpv[rows] != DPV_CODE[c.dpv]
+
+
+def _lot(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return (ix.registry.lots_mask[rows] & c.lot_bit) == 0
+
+
+def _gender(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return (ix.registry.genders_mask[rows] & c.gender_bit) == 0
+
+
+def _age(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return (ix.registry.age_min[rows] > c.age) | (ix.registry.age_max[rows] < c.age)
+
+
+def _needs(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return (ix.registry.needs_mask[rows] & c.needs_mask) != c.needs_mask
+
+
+def _sibling(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return ix.registry.max_sibling_group[rows] < c.sibling_group_size
+
+
+def _vacancy(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return ix.registry.vacancies[rows] < c.sibling_group_size
+
+
+def _available(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return ix.registry.available_from[rows] > c.start_date
+
+
+def _restricted(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return ix.registry.restricted_until[rows] >= c.start_date
+
+
+def _rating(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return (ix.registry.rating[rows] != _NYI) & (ix.rating_rank[rows] < c.min_rating_rank)
+
+
+def _not_inspected(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    if c.accept_not_yet_inspected:
+        return np.zeros(len(rows), dtype=bool)
+    return ix.registry.rating[rows] == _NYI
+
+
+def _ceiling(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    return ix.lot_ceilings[LOT_CODE[c.lot]].pence_on(rows, c.start_date) < 0
+
+
+def _excluded(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
+    if not c.exclude_listing_ids:
+        return np.zeros(len(rows), dtype=bool)
+    ids = ix.registry.ids
+    wanted = c.exclude_listing_ids
+    return np.fromiter((ids[r] in wanted for r in rows.tolist()), dtype=bool, count=len(rows))
+
+
+# Every referral-dependent criterion, most selective first (the order only affects speed).
+# The referral-independent ones (registration, DPV status, excluding alerts) are folded into
+# one precomputed column, `RegistryIndex.static_bits`.
+CHECKS: tuple[tuple[Reason, Check], ...] = (
+    (Reason.DPV_MISMATCH, _dpv),
+    (Reason.LOT_NOT_APPROVED, _lot),
+    (Reason.NEEDS_NOT_MET, _needs),
+    (Reason.GENDER_NOT_ACCEPTED, _gender),
+    (Reason.NO_VACANCY, _vacancy),
+    (Reason.AGE_OUT_OF_RANGE, _age),
+    (Reason.NOT_AVAILABLE_BY_START_DATE, _available),
+    (Reason.NO_VALID_CEILING, _ceiling),
+    (Reason.SIBLING_GROUP_TOO_LARGE, _sibling),
+    (Reason.OFSTED_RATING_BELOW_MINIMUM, _rating),
+    (Reason.OFSTED_NOT_YET_INSPECTED, _not_inspected),
+    (Reason.OFSTED_ADMISSIONS_RESTRICTED, _restricted),
+    (Reason.EXCLUDED_BY_REFERRAL, _excluded),
+)
+
+
+def reason_bits(index: RegistryIndex, rows: Rows, criteria: Criteria) -> Bits:
+    """Per row, the OR of the bits of every failed criterion (distance excluded).
+
+    Parameters
+    ----------
+    index : the snapshot's index.
+    rows : row positions to evaluate, shape (k,).
+    criteria : the referral's criteria.
+
+    Returns
+    -------
+    uint32 array, shape (k,): 0 where the listing is eligible apart from distance.
+    """
+    bits = index.static_bits[rows]
+    for reason, check in CHECKS:
+        np.bitwise_or(
+            bits, np.uint32(REASON_BIT[reason]), out=bits, where=check(index, rows, criteria)
+        )
+    return bits
+
+
+def eligible_positions(index: RegistryIndex, rows: Rows, criteria: Criteria) -> Rows:
+    """Positions (into `rows`) of the rows meeting every criterion but distance.
+
+    Same criteria as `reason_bits`, but each check runs only on the rows that passed the
+    previous ones, so a dense candidate set shrinks fast; reasons are then computed only
+    for the excluded rows an answer actually explains.
+    """
+    keep = np.flatnonzero(index.static_bits[rows] == 0)
+    for _reason, check in CHECKS:
+        if len(keep) == 0:
+            break
+        keep = keep[~check(index, rows[keep], criteria)]
+    return keep
+
+
+def whole_registry_counts(
+    index: RegistryIndex, criteria: Criteria, within_radius: int
+) -> dict[str, int]:
+    """Listings in the whole registry excluded by each criterion (a listing may count twice).
+
+    Each count is computed from a precomputed table for that criterion alone, so the cost
+    does not grow with the registry. `within_radius` is the number of listings within the
+    radius (from the spatial query); everything else is `too_far`.
+    """
+    t = index.counts
+    c = criteria
+    n = t.n
+    group = min(c.sibling_group_size, MAX_COUNTED)
+    start = np.int32(c.start_date)  # same dtype as the sorted columns: no copy on search
+    needs_ok = int(t.needs_superset[c.needs_mask])
+    below = sum(
+        int(t.rating[code])
+        for code, rating in enumerate(RATINGS)
+        if rating is not OfstedRating.NOT_YET_INSPECTED and RATING_RANK[rating] < c.min_rating_rank
+    )
+    lot_ceilings = index.lot_ceilings[LOT_CODE[c.lot]]
+    counts = {
+        Reason.DPV_MISMATCH: n - int(t.dpv[DPV_CODE[c.dpv]]),
+        Reason.LOT_NOT_APPROVED: n - int(t.lot[LOT_CODE[c.lot]]),
+        Reason.GENDER_NOT_ACCEPTED: n - int(t.gender[GENDER_BIT[c.gender].bit_length() - 1]),
+        Reason.AGE_OUT_OF_RANGE: n - int(t.age_ok[c.age]),
+        Reason.NEEDS_NOT_MET: n - needs_ok,
+        Reason.SIBLING_GROUP_TOO_LARGE: n - int(t.max_sibling_ge[group]),
+        Reason.NO_VACANCY: n - int(t.vacancies_ge[group]),
+        Reason.NOT_AVAILABLE_BY_START_DATE: n
+        - int(np.searchsorted(t.available_from_sorted, start, side="right")),
+        Reason.OFSTED_REGISTRATION_SUSPENDED: int(t.registration[_SUSPENDED_REG]),
+        Reason.OFSTED_REGISTRATION_CANCELLED: int(t.registration[_CANCELLED_REG]),
+        Reason.OFSTED_ADMISSIONS_RESTRICTED: n
+        - int(np.searchsorted(t.restricted_until_sorted, start, side="left")),
+        Reason.OFSTED_RATING_BELOW_MINIMUM: below,
+        Reason.OFSTED_NOT_YET_INSPECTED: 0 if c.accept_not_yet_inspected else int(t.rating[_NYI]),
+        Reason.DPV_SUSPENDED: int(t.dpv_status[_SUSPENDED]),
+        Reason.DPV_BARRED: int(t.dpv_status[_BARRED]),
+        Reason.SAFEGUARDING_ALERT: t.alert_excluded,
+        Reason.NO_VALID_CEILING: n - lot_ceilings.valid_count(c.start_date),
+        Reason.TOO_FAR: n - within_radius,
+        Reason.EXCLUDED_BY_REFERRAL: sum(
+            1 for lid in c.exclude_listing_ids if index.registry.row_of(lid) is not None
+        ),
+    }
+    return {reason.value: count for reason, count in counts.items() if count}

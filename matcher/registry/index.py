@@ -1,0 +1,264 @@
+"""The per-snapshot index: BNG coordinates, an R-tree, derived columns and count tables.
+
+Built once per snapshot (off to the side on reload) and then only read, so requests share
+it across threads without locks. Besides the R-tree it precomputes, per criterion, the small
+tables that let a shortlist report how many listings in the *whole* registry each criterion
+excludes in O(1) or O(log n) time, without scanning every row per request.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+import geodata
+from matcher.registry.columns import LOTS, RATINGS, Registry
+from matcher.registry.policy import Policy
+from matcher.registry.spatial import SpatialIndex, build_spatial_index
+from matcher.vocabulary.catalogue import (
+    DPV_STATUS_CODE,
+    RATING_RANK,
+    REGISTRATION_CODE,
+    SEVERITY_RANK,
+    DpvStatus,
+    Need,
+    OfstedRating,
+    OfstedRegistration,
+)
+from matcher.vocabulary.reasons import REASON_BIT, Reason
+
+DEFAULT_BACKEND = "strtree"
+MAX_COUNTED = 12  # vacancies and sibling sizes above this count as this (requests cap at 10)
+
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class LotCeilings:
+    """Ceiling periods of one lot, grouped by row, plus sorted bounds for counting.
+
+    `first[row]` is the row's first period in the flat arrays (periods of a row are
+    contiguous and sorted by valid_from) and `count[row]` how many it has, so a lookup for
+    many rows is a handful of gathers, one round per period (rarely more than two).
+    """
+
+    first: I32
+    count: npt.NDArray[np.uint8]
+    max_count: int
+    valid_from: I32
+    valid_to: I32
+    pence: I64
+    from_sorted: I32
+    to_sorted: I32
+
+    def valid_count(self, on: int) -> int:
+        """Listings with a ceiling for this lot valid on `on` (periods never overlap)."""
+        # Search with the arrays' own dtype: a Python int would make numpy copy them.
+        on32 = np.int32(on)
+        started = int(np.searchsorted(self.from_sorted, on32, side="right"))
+        ended = int(np.searchsorted(self.to_sorted, on32, side="left"))
+        return started - ended
+
+    def pence_on(self, rows: npt.NDArray[np.intp], on: int) -> I64:
+        """Per row: the ceiling in pence valid on `on`, or -1 where there is none."""
+        out = np.full(len(rows), -1, dtype=np.int64)
+        first = self.first[rows]
+        count = self.count[rows]
+        for j in range(self.max_count):
+            live = count > j
+            k = np.where(live, first + j, 0)
+            ok = live & (self.valid_from[k] <= on) & (self.valid_to[k] >= on)
+            np.copyto(out, self.pence[k], where=ok)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StaticCounts:
+    """Per-criterion tables for whole-registry exclusion counts."""
+
+    n: int
+    dpv: I64
+    lot: I64
+    gender: I64
+    age_ok: I64  # [age] -> listings whose range contains age
+    needs_superset: I64  # [mask] -> listings supporting every need in mask
+    max_sibling_ge: I64  # [k] -> listings taking a group of k
+    vacancies_ge: I64  # [k] -> listings with at least k vacancies
+    available_from_sorted: I32
+    restricted_until_sorted: I32
+    registration: I64
+    rating: I64
+    dpv_status: I64
+    alert_excluded: int
+
+
+@dataclass(frozen=True, eq=False)
+class RegistryIndex:
+    """Everything a request reads: the registry, its R-tree and derived columns."""
+
+    registry: Registry
+    policy: Policy
+    backend: str
+    easting: F64
+    northing: F64
+    spatial: SpatialIndex
+    rating_rank: npt.NDArray[np.uint8]
+    alert_excluded: npt.NDArray[np.bool_]
+    static_bits: npt.NDArray[np.uint32]
+    lot_ceilings: tuple[LotCeilings, ...]
+    counts: StaticCounts
+    build_seconds: float
+
+    @classmethod
+    def build(
+        cls, registry: Registry, policy: Policy | None = None, backend: str = DEFAULT_BACKEND
+    ) -> RegistryIndex:
+        """Project to BNG, bulk-load the R-tree and precompute the count tables."""
+        started = time.perf_counter()
+        policy = policy or Policy()
+        easting, northing = geodata.to_bng(registry.lat, registry.lon)
+        easting = np.ascontiguousarray(easting, dtype=np.float64)
+        northing = np.ascontiguousarray(northing, dtype=np.float64)
+        spatial = build_spatial_index(backend, easting, northing)
+        rank_by_code = np.array([RATING_RANK[r] for r in RATINGS], dtype=np.uint8)
+        rating_rank = rank_by_code[registry.rating]
+        threshold = SEVERITY_RANK[policy.excluding_alert_severity]
+        alert_excluded = registry.open_alert_max_severity >= threshold
+        static_bits = _static_bits(registry, alert_excluded)
+        lot_ceilings = tuple(_lot_ceilings(registry, code) for code in range(len(LOTS)))
+        counts = _static_counts(registry, alert_excluded)
+        return cls(
+            registry=registry,
+            policy=policy,
+            backend=backend,
+            easting=easting,
+            northing=northing,
+            spatial=spatial,
+            rating_rank=rating_rank,
+            alert_excluded=alert_excluded,
+            static_bits=static_bits,
+            lot_ceilings=lot_ceilings,
+            counts=counts,
+            build_seconds=time.perf_counter() - started,
+        )
+
+    @cached_property
+    def authority_codes(self) -> list[str | None]:
+        """The authority containing each listing (None outside England), for in-area flags."""
+        reg = self.registry
+        codes = [a.code for a in geodata.authorities()]
+        tree = shapely.STRtree([geodata.boundary(code) for code in codes])
+        points_idx, poly_idx = tree.query(shapely.points(reg.lon, reg.lat), predicate="within")
+        out: list[str | None] = [None] * reg.size
+        for row, poly in zip(points_idx.tolist(), poly_idx.tolist(), strict=True):
+            if out[row] is None:
+                out[row] = codes[poly]
+        return out
+
+    @cached_property
+    def authority_positions(self) -> npt.NDArray[np.int16]:
+        """Per row: the position in `geodata.authorities()` of the containing authority,
+        -1 outside England (the vectorised form of `authority_codes`)."""
+        order = {a.code: i for i, a in enumerate(geodata.authorities())}
+        return np.array(
+            [-1 if code is None else order[code] for code in self.authority_codes], dtype=np.int16
+        )
+
+
+def _static_bits(
+    registry: Registry, alert_excluded: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.uint32]:
+    """Reason bits that do not depend on the referral: Ofsted registration, DPV standing
+    and excluding safeguarding alerts (DOMAIN rules 2-3), one column for all of them."""
+    bits = np.zeros(registry.size, dtype=np.uint32)
+    conditions = (
+        (registry.registration == REGISTRATION_CODE[OfstedRegistration.SUSPENDED],
+         Reason.OFSTED_REGISTRATION_SUSPENDED),
+        (registry.registration == REGISTRATION_CODE[OfstedRegistration.CANCELLED],
+         Reason.OFSTED_REGISTRATION_CANCELLED),
+        (registry.dpv_status == DPV_STATUS_CODE[DpvStatus.SUSPENDED], Reason.DPV_SUSPENDED),
+        (registry.dpv_status == DPV_STATUS_CODE[DpvStatus.BARRED], Reason.DPV_BARRED),
+        (alert_excluded, Reason.SAFEGUARDING_ALERT),
+    )  # fmt: skip
+    for condition, reason in conditions:
+        np.bitwise_or(bits, np.uint32(REASON_BIT[reason]), out=bits, where=condition)
+    return bits
+
+
+def _lot_ceilings(registry: Registry, lot_code: int) -> LotCeilings:
+    flat = np.flatnonzero(registry.ceil_lot == lot_code)
+    row_of_flat = np.repeat(np.arange(registry.size), np.diff(registry.ceilings.offsets))
+    rows = row_of_flat[flat]
+    count = np.bincount(rows, minlength=registry.size)
+    first = np.full(registry.size, 0, dtype=np.int32)
+    starts = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int32)
+    first[count > 0] = starts[count > 0]
+    valid_from = registry.ceil_from[flat]
+    valid_to = registry.ceil_to[flat]
+    return LotCeilings(
+        first=first,
+        count=np.minimum(count, 255).astype(np.uint8),
+        max_count=int(count.max(initial=0)),
+        valid_from=valid_from if len(flat) else np.zeros(1, dtype=np.int32),
+        valid_to=valid_to if len(flat) else np.full(1, -1, dtype=np.int32),
+        pence=registry.ceil_pence[flat] if len(flat) else np.zeros(1, dtype=np.int64),
+        from_sorted=np.sort(valid_from),
+        to_sorted=np.sort(valid_to),
+    )
+
+
+def _static_counts(registry: Registry, alert_excluded: npt.NDArray[np.bool_]) -> StaticCounts:
+    n = registry.size
+    age_min = registry.age_min.astype(np.int64)
+    age_max = registry.age_max.astype(np.int64)
+    ages = np.arange(26)
+    started = np.searchsorted(np.sort(age_min), ages, side="right")
+    ended = np.searchsorted(np.sort(age_max), ages, side="left")
+    needs_superset = _superset_counts(registry.needs_mask.astype(np.int64), len(Need))
+    sib = np.bincount(
+        np.minimum(registry.max_sibling_group, MAX_COUNTED), minlength=MAX_COUNTED + 1
+    )
+    vac = np.bincount(np.minimum(registry.vacancies, MAX_COUNTED), minlength=MAX_COUNTED + 1)
+    return StaticCounts(
+        n=n,
+        dpv=np.bincount(registry.dpv, minlength=3).astype(np.int64),
+        lot=np.array(
+            [int(np.count_nonzero(registry.lots_mask & (1 << i))) for i in range(len(LOTS))],
+            dtype=np.int64,
+        ),
+        gender=np.array(
+            [int(np.count_nonzero(registry.genders_mask & (1 << i))) for i in range(3)],
+            dtype=np.int64,
+        ),
+        age_ok=(started - ended).astype(np.int64),
+        needs_superset=needs_superset,
+        max_sibling_ge=np.cumsum(sib[::-1])[::-1].astype(np.int64),
+        vacancies_ge=np.cumsum(vac[::-1])[::-1].astype(np.int64),
+        available_from_sorted=np.sort(registry.available_from),
+        restricted_until_sorted=np.sort(registry.restricted_until),
+        registration=np.bincount(registry.registration, minlength=3).astype(np.int64),
+        rating=np.bincount(registry.rating, minlength=len(OfstedRating)).astype(np.int64),
+        dpv_status=np.bincount(registry.dpv_status, minlength=3).astype(np.int64),
+        alert_excluded=int(np.count_nonzero(alert_excluded)),
+    )
+
+
+def _superset_counts(masks: I64, bits: int) -> I64:
+    """For every mask S of `bits` bits: how many of `masks` contain all of S.
+
+    The "sum over supersets" transform: one vectorised pass per bit over 2**bits counts,
+    so a query for any combination of needs is a single array lookup.
+    """
+    counts = np.bincount(masks, minlength=1 << bits).astype(np.int64)
+    every = np.arange(1 << bits)
+    for bit in range(bits):
+        without = every[(every & (1 << bit)) == 0]
+        counts[without] += counts[without | (1 << bit)]
+    return counts

@@ -11,21 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from matcher.bids.contract_terms import TermsBook, terms_book
 from matcher.bids.ranking import RankOptions, rank_bids
 from matcher.bids.request import CompareRequest, RankRequest, WeightChoice
-from matcher.bids.response import (
-    CompareResponse,
-    MovementOut,
-    RankResponse,
-    ranked_out,
-    rejected_out,
-)
+from matcher.bids.response import CompareResponse, RankResponse, rank_body
 from matcher.bids.weights import resolve_weights
 from matcher.match.request import ShortlistRequest, resolve_criteria
-from matcher.match.response import ShortlistResponse, build_shortlist_response
+from matcher.match.response import ShortlistResponse, shortlist_body
 from matcher.match.shortlist import shortlist
 from matcher.registry.columns import Registry
 from matcher.registry.demo import generate
@@ -41,6 +37,21 @@ if TYPE_CHECKING:  # batch work (scipy's MILP) is imported only when a batch req
 DEFAULT_LISTINGS = 5000
 DEFAULT_SEED = 2019
 EMBEDDED_SOURCE = f"embedded:demo-registry(listings={DEFAULT_LISTINGS},seed={DEFAULT_SEED})"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer as JSON-ready data (its response model's fields, in order) and its bytes.
+
+    The adapters send `json()`; it is byte for byte the response model's
+    `model_dump_json()` (tested), without building a model object per listing or bid.
+    """
+
+    body: dict[str, Any]
+
+    def json(self) -> bytes:
+        """The answer's JSON document."""
+        return orjson.dumps(self.body)
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ def load_snapshot(
         source = str(path)
     _ = registry.version
     index = RegistryIndex.build(registry, policy, backend)
-    _ = index.authority_codes
+    _ = index.authority_positions
     return Snapshot(index=index, source=source)
 
 
@@ -93,17 +104,27 @@ class Matcher:
     terms: TermsBook = field(default_factory=terms_book)
 
     def shortlist(self, req: ShortlistRequest) -> ShortlistResponse:
+        """Which listings should receive the referral, as the response model."""
+        return ShortlistResponse.model_validate(self.shortlist_answer(req).body)
+
+    def shortlist_answer(self, req: ShortlistRequest) -> Answer:
         """Which listings should receive the referral (see `matcher.match.shortlist`)."""
         index = self.snapshot.index
         criteria = resolve_criteria(req, self.limits.max_radius_miles)
         result = shortlist(index, criteria, req.limit, req.explain_limit if req.explain else 0)
-        return build_shortlist_response(
-            index, criteria, result, req.referral_id, decision_id(req, self.snapshot.version),
-            req.explain,
-        )  # fmt: skip
+        decision = decision_id(req, self.snapshot.version)
+        body = shortlist_body(index, criteria, result, req.referral_id, decision, req.explain)
+        return Answer(body)
 
     def rank(self, req: RankRequest, choice: WeightChoice | None = None) -> RankResponse:
+        """The bids validated, priced and ordered, as the response model."""
+        return RankResponse.model_validate(self._rank_body(req, choice))
+
+    def rank_answer(self, req: RankRequest) -> Answer:
         """Validate, price and order the bids (see `matcher.bids.ranking`)."""
+        return Answer(self._rank_body(req, None))
+
+    def _rank_body(self, req: RankRequest, choice: WeightChoice | None) -> dict[str, Any]:
         if len(req.bids) > self.limits.max_bids:
             raise errors.LimitExceededError(
                 f"too many bids: {len(req.bids)} > {self.limits.max_bids}",
@@ -128,56 +149,57 @@ class Matcher:
             tie_epsilon=req.tie_epsilon,
         )
         ranked, rejected = rank_bids(index, criteria, list(req.bids), terms, options)
+        terms_version = self.terms.version
         decision = decision_id(
             req,
             self.snapshot.version,
             weights=weights.weights,
             profile=weights.profile,
             order_by=options.order_by,
-            terms=self.terms.version,
+            terms=terms_version,
         )
-        return RankResponse.model_validate(
-            dict(
-                referral_id=req.referral_id,
-                decision_id=decision,
-                snapshot_version=self.snapshot.version,
-                contract_terms_version=self.terms.version,
-                contract_terms=terms.as_dict(),
-                order_by=options.order_by,
-                weights={"profile": weights.profile, "weights": weights.weights},
-                tie_epsilon=options.tie_epsilon,
-                ranked=[ranked_out(index, i + 1, r) for i, r in enumerate(ranked)],
-                rejected=[rejected_out(r) for r in rejected],
-            )
-        )
+        head = {
+            "referral_id": req.referral_id,
+            "decision_id": decision,
+            "snapshot_version": self.snapshot.version,
+            "contract_terms_version": terms_version,
+            "contract_terms": terms.as_dict(),
+            "order_by": options.order_by,
+        }
+        return rank_body(index, head, weights, options.tie_epsilon, ranked, rejected)
 
     def compare(self, req: CompareRequest) -> CompareResponse:
+        """Both rankings, movements and Kendall's tau, as the response model."""
+        return CompareResponse.model_validate(self._compare_body(req))
+
+    def compare_answer(self, req: CompareRequest) -> Answer:
         """Rank the same bids under two weight choices; movements and Kendall's tau."""
-        a = self.rank(req.request, req.a)
-        b = self.rank(req.request, req.b)
-        rank_b = {r.bid_id: r.rank for r in b.ranked}
+        return Answer(self._compare_body(req))
+
+    def _compare_body(self, req: CompareRequest) -> dict[str, Any]:
+        a = self._rank_body(req.request, req.a)
+        b = self._rank_body(req.request, req.b)
+        rank_b = {r["bid_id"]: r["rank"] for r in b["ranked"]}
         movements = [
-            MovementOut(
-                bid_id=r.bid_id, rank_a=r.rank, rank_b=rank_b[r.bid_id],
-                movement=r.rank - rank_b[r.bid_id],
-            )
-            for r in a.ranked
+            {"bid_id": r["bid_id"], "rank_a": r["rank"], "rank_b": rank_b[r["bid_id"]],
+             "movement": r["rank"] - rank_b[r["bid_id"]]}
+            for r in a["ranked"]
         ]  # fmt: skip
         tau: float | None = None
         if len(movements) >= 2:
             from scipy.stats import kendalltau  # a 1.2 s import: only when comparing
 
-            stat = kendalltau([m.rank_a for m in movements], [m.rank_b for m in movements])
+            stat = kendalltau([m["rank_a"] for m in movements], [m["rank_b"] for m in movements])
             tau = round(float(stat.statistic), 6)
-        return CompareResponse(
-            referral_id=req.request.referral_id,
-            decision_id=decision_id(req, self.snapshot.version, terms=self.terms.version),
-            snapshot_version=self.snapshot.version,
-            a=a,
-            b=b,
-            movements=movements,
-            kendall_tau=tau,
-        )
+        return {
+            "referral_id": req.request.referral_id,
+            "decision_id": decision_id(req, self.snapshot.version, terms=self.terms.version),
+            "snapshot_version": self.snapshot.version,
+            "a": a,
+            "b": b,
+            "movements": movements,
+            "kendall_tau": tau,
+        }
 
     def allocate(self, req: AllocateRequest) -> AllocateResponse:
         """Place several referrals at once (see `matcher.batch.allocation`)."""

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     max_allocation_referrals: Annotated[int, Field(ge=1, le=5_000)] = 500
     alert_excluding_severity: AlertSeverity = AlertSeverity.SERIOUS
     residential_long_placement_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal("3")
-    index_backend: Literal["strtree", "rtree"] = "strtree"
+    index_backend: Literal["packed", "strtree", "rtree"] = "packed"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     cors_origins: str = Field(default="", description="Comma-separated origins; empty = no CORS.")
     timeout_keep_alive_s: Annotated[int, Field(ge=1, le=300)] = 5

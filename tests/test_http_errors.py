@@ -217,7 +217,7 @@ def test_unexpected_exception_is_a_generic_500_without_trace(
     def boom(self: Matcher, req: Any) -> Any:
         raise RuntimeError("secret detail: child aged 13")
 
-    monkeypatch.setattr(Matcher, "shortlist", boom)
+    monkeypatch.setattr(Matcher, "shortlist_answer", boom)  # what the route calls
     with captured_logs() as logs, client_for() as c:
         r = c.post("/v1/shortlist", json=shortlist_body())
     err = assert_canonical(r, 500)

@@ -13,8 +13,10 @@ import geodata
 from matcher.match.criteria import Criteria, Origin
 from matcher.match.eligibility import reason_bits
 from matcher.match.request import METRES_PER_MILE, ShortlistRequest
+from matcher.match.response import ShortlistResponse
 from matcher.match.shortlist import shortlist, shortlist_bruteforce
 from matcher.registry.columns import DPVS, REGISTRATIONS, STATUSES
+from matcher.registry.demo import generate
 from matcher.registry.index import RegistryIndex
 from matcher.registry.policy import Policy
 from matcher.service import Matcher
@@ -67,20 +69,55 @@ def test_index_gives_the_brute_force_answer(index: RegistryIndex, c: Criteria) -
     assert fast == slow
 
 
-@given(c=criteria())
-def test_rtree_backend_gives_the_same_answer(index: RegistryIndex, c: Criteria) -> None:
-    """Both R-tree backends return the same shortlist."""
-    other = _rtree_index(index)
+@given(c=criteria(), backend=st.sampled_from(["strtree", "rtree", "scan"]))
+def test_every_backend_gives_the_same_answer(
+    index: RegistryIndex, c: Criteria, backend: str
+) -> None:
+    """The packed R-tree (default), shapely's STRtree, libspatialindex and a plain scan
+    return the same shortlist."""
+    other = _backend_index(index, backend)
     assert shortlist(other, c, 500, 500) == shortlist(index, c, 500, 500)
 
 
-_RTREE: dict[int, RegistryIndex] = {}
+_OTHER: dict[tuple[int, str], RegistryIndex] = {}
 
 
-def _rtree_index(index: RegistryIndex) -> RegistryIndex:
-    if id(index) not in _RTREE:
-        _RTREE[id(index)] = RegistryIndex.build(index.registry, backend="rtree")
-    return _RTREE[id(index)]
+def _backend_index(index: RegistryIndex, backend: str) -> RegistryIndex:
+    key = (id(index), backend)
+    if key not in _OTHER:
+        _OTHER[key] = RegistryIndex.build(index.registry, backend=backend)
+    return _OTHER[key]
+
+
+@pytest.fixture(scope="module")
+def dense() -> RegistryIndex:
+    """20,000 listings: radii holding thousands, where the answer shows a few."""
+    return RegistryIndex.build(generate(20_000, seed=11))
+
+
+@given(
+    c=criteria(),
+    limit=st.sampled_from([1, 2, 5, 20, 50]),
+    explain_limit=st.sampled_from([0, 1, 3, 20, 100]),
+)
+def test_small_answers_from_large_radii_equal_brute_force(
+    dense: RegistryIndex, c: Criteria, limit: int, explain_limit: int
+) -> None:
+    """The nearest few eligible and excluded listings (found by a disc that grows from
+    small) are the brute force's, with the same counts, when the radius holds thousands."""
+    fast = shortlist(dense, c, limit=limit, explain_limit=explain_limit)
+    slow = shortlist_bruteforce(dense, c, limit=limit, explain_limit=explain_limit)
+    assert fast == slow
+
+
+def test_in_area_is_geodatas_point_in_polygon(dense: RegistryIndex) -> None:
+    """The containment computed once per snapshot answers what `geodata.in_authority`
+    answers, for every listing and every authority near it."""
+    reg = dense.registry
+    rows = np.arange(reg.size, dtype=np.intp)
+    for authority in AUTHORITIES:
+        truth = geodata.in_authority(authority.code, reg.lat, reg.lon)
+        assert np.array_equal(dense.in_area(rows, authority.code), truth), authority.code
 
 
 @given(c=criteria())
@@ -207,6 +244,21 @@ def test_bad_referrals_are_refused_with_the_field(
     assert info.value.details[0].field.startswith(field)
     if code == "unknown_authority":
         assert "Barking and Dagenham" in info.value.details[0].extra["suggestions"]
+
+
+@given(c=criteria())
+def test_served_bytes_are_the_response_models_own(matcher: Matcher, c: Criteria) -> None:
+    """What the adapters send (the answer's data, encoded) is byte for byte what the
+    response model, validated from it, serialises."""
+    body = referral(
+        placing_authority=c.authority_code, dpv=c.dpv.value, lot=c.lot.value,
+        max_distance_miles=round(c.max_distance_m / METRES_PER_MILE, 3),
+        child={"age": c.age, "gender": c.gender.value, "needs": []},
+        limit=40, explain_limit=25,
+    )  # fmt: skip
+    answer = matcher.shortlist_answer(ShortlistRequest.model_validate(body))
+    model = ShortlistResponse.model_validate(answer.body)
+    assert answer.json() == model.model_dump_json().encode()
 
 
 def test_in_area_means_inside_the_placing_authority(matcher: Matcher) -> None:

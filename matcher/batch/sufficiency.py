@@ -16,7 +16,7 @@ smallest requested (20 miles by default).
   are no candidates at all; null when every candidate is eligible.
 - *thin market*: fewer than 3 eligible listings within the first radius.
 - *in-area*: at least one eligible listing, at any distance, inside the placing authority
-  (by `RegistryIndex.authority_codes`).
+  (by `RegistryIndex.authority_positions`).
 - *nearest eligible*: geodesic miles to the nearest eligible listing within the largest
   radius (null when there is none).
 - *need gap*: need N is a gap for a referral when some candidate fails on needs alone

@@ -10,7 +10,7 @@ version it was priced with.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from matcher.vocabulary.audit import canonical_json
@@ -50,12 +50,12 @@ class TermsBook:
     """The terms in force for every DPV, with a version derived from their content."""
 
     terms: dict[Dpv, ContractTerms]
+    version: str = field(init=False)  # `terms-<hash>`: changes whenever any rate changes
 
-    @property
-    def version(self) -> str:
-        """`terms-<hash>`: changes whenever any rate or threshold changes."""
+    def __post_init__(self) -> None:
         doc = {dpv.value: t.as_dict() for dpv, t in sorted(self.terms.items())}
-        return "terms-" + hashlib.sha256(canonical_json(doc).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(canonical_json(doc).encode()).hexdigest()[:12]
+        object.__setattr__(self, "version", "terms-" + digest)  # computed once, not per answer
 
     def for_dpv(self, dpv: Dpv) -> ContractTerms:
         """The terms of one DPV."""

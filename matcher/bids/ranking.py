@@ -16,30 +16,35 @@ from typing import Any
 
 import numpy as np
 
-import geodata
 from matcher.bids.contract_terms import ContractTerms
-from matcher.bids.pricing import PricedBid, price_bid
+from matcher.bids.pricing import PricedBid, Pricer
 from matcher.bids.request import Bid
-from matcher.bids.scoring import BidFacts, Component, component_values, score
+from matcher.bids.scoring import BidFacts, component_values, score
 from matcher.bids.weights import ResolvedWeights
 from matcher.match.criteria import Criteria
 from matcher.match.eligibility import reason_bits
 from matcher.match.radius import OriginPoint, geodesic_m
 from matcher.match.request import METRES_PER_MILE
-from matcher.registry.columns import RATINGS, Registry
+from matcher.registry.columns import RATINGS
 from matcher.registry.index import RegistryIndex
-from matcher.vocabulary.catalogue import LOT_CODE, Need, needs_mask
+from matcher.vocabulary.catalogue import LOT_CODE, Need, needs_from_mask, needs_mask
 from matcher.vocabulary.money import format_pence, to_pence
 from matcher.vocabulary.reasons import REASON_BIT, BidReason, Reason, reasons_from_bits
 
 _LATE_BIT = REASON_BIT[Reason.NOT_AVAILABLE_BY_START_DATE]
+_TOO_FAR_BIT = REASON_BIT[Reason.TOO_FAR]
+_NEEDS_BIT = REASON_BIT[Reason.NEEDS_NOT_MET]
 SCORE_DECIMALS = 9  # ordering precision: immune to float noise from weight scaling
 DEFAULT_TIE_EPSILON = 0.01
 
 
 @dataclass(frozen=True, slots=True)
 class RankedBid:
-    """A valid bid with its price, score and components."""
+    """A valid bid with its price, score and components.
+
+    `values` are the components' values by name; `contributions` their weighted shares of
+    the score, in the order of the weights used.
+    """
 
     bid: Bid
     row: int
@@ -49,7 +54,8 @@ class RankedBid:
     ceiling_pence: int
     fully_meets_needs: bool
     score: float
-    components: dict[str, Component]
+    values: dict[str, float]
+    contributions: list[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,18 @@ class RankOptions:
     tie_epsilon: float = DEFAULT_TIE_EPSILON  # RankRequest.tie_epsilon
 
 
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """What validation and scoring read of a bid's listing (looked up once per listing)."""
+
+    row: int
+    bits: int
+    distance_m: float
+    ceiling_pence: int
+    in_area: bool
+    available_from: int
+
+
 def rank_bids(
     index: RegistryIndex,
     criteria: Criteria,
@@ -83,22 +101,14 @@ def rank_bids(
 ) -> tuple[list[RankedBid], list[RejectedBid]]:
     """Validate every bid, price the valid ones and order them; rejections keep input order."""
     reg = index.registry
-    origin = OriginPoint.of(criteria.origin.lat, criteria.origin.lon)
-    rows = [reg.row_of(b.listing_id) for b in bids]
-    known = np.array([r for r in rows if r is not None], dtype=np.intp)
-    bits_of = dict(zip(known.tolist(), reason_bits(index, known, criteria).tolist(), strict=True))
-    dist_of = dict(zip(known.tolist(), geodesic_m(index, origin, known).tolist(), strict=True))
-    ceilings = index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(known, criteria.start_date)
-    ceiling_of = dict(zip(known.tolist(), ceilings.tolist(), strict=True))
-    inside = geodata.in_authority(criteria.authority_code, reg.lat[known], reg.lon[known])
-    in_area_of = dict(zip(known.tolist(), (bool(x) for x in inside), strict=True))
-
+    listings = _listings(index, criteria, bids)
+    pricer = Pricer.of(terms, criteria.sibling_group_size, options.expected_duration_weeks)
     latest_start = criteria.start_date + options.start_tolerance_days
     seen_ids: set[str] = set()
     seen_listings: set[str] = set()
-    pending: list[tuple[Bid, int, PricedBid, int]] = []
+    pending: list[tuple[Bid, _Listing, PricedBid]] = []
     rejected: list[RejectedBid] = []
-    for bid, row in zip(bids, rows, strict=True):
+    for bid in bids:
         reasons: list[str] = []
         details: dict[str, Any] = {}
         if bid.bid_id in seen_ids:
@@ -107,27 +117,28 @@ def rank_bids(
             reasons.append(BidReason.DUPLICATE_LISTING_BID)
         seen_ids.add(bid.bid_id)
         seen_listings.add(bid.listing_id)
-        if row is None:
+        listing = listings.get(bid.listing_id)
+        if listing is None:
             reasons.append(BidReason.UNKNOWN_LISTING)
             rejected.append(RejectedBid(bid, reasons, details))
             continue
-        bits = bits_of[row]
-        if bits & _LATE_BIT and _start_day(bid, reg, row) <= latest_start:
+        bits = listing.bits
+        if bits & _LATE_BIT and _start_day(bid, listing) <= latest_start:
             bits &= ~_LATE_BIT  # the vacancy opens within the start tolerance: scored, not refused
-        if dist_of[row] > criteria.max_distance_m:
-            bits |= REASON_BIT[Reason.TOO_FAR]
+        if listing.distance_m > criteria.max_distance_m:
+            bits |= _TOO_FAR_BIT
         if bits:
             reasons.extend(reasons_from_bits(bits))
-            if bits & REASON_BIT[Reason.NEEDS_NOT_MET]:
-                missing = criteria.needs_mask & ~int(reg.needs_mask[row])
-                details["missing_needs"] = [n.value for n in Need if missing & needs_mask([n])]
+            if bits & _NEEDS_BIT:
+                missing = criteria.needs_mask & ~int(reg.needs_mask[listing.row])
+                details["missing_needs"] = needs_from_mask(missing)
         fee = to_pence(bid.weekly_fee_gbp)
-        ceiling = ceiling_of[row]
+        ceiling = listing.ceiling_pence
         if ceiling >= 0 and fee > ceiling:
             reasons.append(BidReason.ABOVE_CEILING)
-            details["ceiling_weekly_gbp"] = format_pence(int(ceiling))
-            details["excess_weekly_gbp"] = format_pence(fee - int(ceiling))
-        menu = reg.service_menu(row)
+            details["ceiling_weekly_gbp"] = format_pence(ceiling)
+            details["excess_weekly_gbp"] = format_pence(fee - ceiling)
+        menu = reg.service_menu(listing.row) if bid.additional_services else {}
         off_menu = [s.code for s in bid.additional_services if s.code not in menu]
         if off_menu:
             reasons.append(BidReason.SERVICE_NOT_ON_MENU)
@@ -145,19 +156,41 @@ def rank_bids(
             (s.code, menu[s.code][0], menu[s.code][1], Decimal(str(s.units_per_week)), s.weeks)
             for s in bid.additional_services
         ]
-        priced = price_bid(
-            fee, criteria.sibling_group_size, options.expected_duration_weeks, terms, services
-        )
-        pending.append((bid, row, priced, int(ceiling)))
+        pending.append((bid, listing, pricer.price(fee, services)))
 
-    ranked = _score(index, criteria, pending, dist_of, in_area_of, options)
+    ranked = _score(index, criteria, pending, options)
     return _order(ranked, options), rejected
 
 
-def _start_day(bid: Bid, reg: Registry, row: int) -> int:
+def _listings(index: RegistryIndex, criteria: Criteria, bids: list[Bid]) -> dict[str, _Listing]:
+    """The bids' known listings, with every per-listing fact computed in one vectorised
+    pass: reason bits, geodesic distance, ceiling, in-area flag, vacancy date."""
+    reg = index.registry
+    ids = list(dict.fromkeys(b.listing_id for b in bids))
+    found = [(lid, row) for lid in ids if (row := reg.row_of(lid)) is not None]
+    if not found:
+        return {}
+    rows = np.fromiter((row for _, row in found), dtype=np.intp, count=len(found))
+    origin = OriginPoint.of(criteria.origin.lat, criteria.origin.lon)
+    facts = zip(
+        found,
+        reason_bits(index, rows, criteria).tolist(),
+        geodesic_m(index, origin, rows).tolist(),
+        index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(rows, criteria.start_date).tolist(),
+        index.in_area(rows, criteria.authority_code).tolist(),
+        reg.available_from.take(rows).tolist(),
+        strict=True,
+    )
+    return {
+        lid: _Listing(row, bits, distance, ceiling, area, available)
+        for (lid, row), bits, distance, ceiling, area, available in facts
+    }
+
+
+def _start_day(bid: Bid, listing: _Listing) -> int:
     """The earliest day the placement can start: the later of the bid's and the vacancy's."""
     offered = bid.available_from.toordinal() if bid.available_from else 0
-    return max(offered, int(reg.available_from[row]))
+    return max(offered, listing.available_from)
 
 
 def _dedupe(reasons: list[str]) -> list[str]:
@@ -167,73 +200,84 @@ def _dedupe(reasons: list[str]) -> list[str]:
 def _score(
     index: RegistryIndex,
     criteria: Criteria,
-    pending: list[tuple[Bid, int, PricedBid, int]],
-    dist_of: dict[int, float],
-    in_area_of: dict[int, bool],
+    pending: list[tuple[Bid, _Listing, PricedBid]],
     options: RankOptions,
 ) -> list[RankedBid]:
     if not pending:
         return []
     reg = index.registry
-    cheapest = min(p.exact_total for _, _, p, _ in pending)
+    cheapest = min(p.exact_total for _, _, p in pending)
     secondary = needs_mask(options.secondary_needs)
     out: list[RankedBid] = []
-    for bid, row, priced, ceiling in pending:
+    for bid, listing, priced in pending:
+        row = listing.row
         listing_needs = int(reg.needs_mask[row])
         kpi = float(reg.kpi_score[row])
-        start = _start_day(bid, reg, row)
         facts = BidFacts(
             total_cost=priced.exact_total,
-            distance_miles=dist_of[row] / METRES_PER_MILE,
+            distance_miles=listing.distance_m / METRES_PER_MILE,
             rating=RATINGS[reg.rating[row]],
             kpi=None if np.isnan(kpi) else kpi,
             required_needs=criteria.needs_mask,
             secondary_needs=secondary,
             listing_needs=listing_needs,
-            in_area=in_area_of[row],
+            in_area=listing.in_area,
             open_alert_severity=int(reg.open_alert_max_severity[row]),
-            days_late=max(0, start - criteria.start_date),
+            days_late=max(0, _start_day(bid, listing) - criteria.start_date),
             start_tolerance_days=options.start_tolerance_days,
             preferred=bid.listing_id in options.preferred_listing_ids,
         )
-        value, parts = score(component_values(facts, cheapest), options.weights)
+        values = component_values(facts, cheapest)
+        value, contributions = score(values, options.weights)
         out.append(
             RankedBid(
                 bid=bid,
                 row=row,
-                distance_m=dist_of[row],
-                in_area=in_area_of[row],
+                distance_m=listing.distance_m,
+                in_area=listing.in_area,
                 price=priced,
-                ceiling_pence=ceiling,
+                ceiling_pence=listing.ceiling_pence,
                 fully_meets_needs=(secondary & listing_needs) == secondary,
                 score=value,
-                components=parts,
+                values=values,
+                contributions=contributions,
             )
         )
     return out
 
 
 def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
-    """Price: total, distance, bid id. Best match: score, with the cheapest-first tie rule."""
+    """Price: total, distance, bid id. Best match: score, with the cheapest-first tie rule.
+
+    Best match walks the bids in score order: the next bid is the first remaining one,
+    unless it fully meets needs, in which case it is the cheapest remaining bid that fully
+    meets needs and scores within `tie_epsilon` of it. Those bids are a prefix of the
+    remaining ones (they are in score order), so each step scans only that prefix.
+    """
 
     def cheap_key(r: RankedBid) -> tuple[Decimal, float, str]:
         return (r.price.exact_total, r.distance_m, r.bid.bid_id)
 
     if options.order_by == "price":
         return sorted(ranked, key=cheap_key)
-    score_key = {id(r): round(r.score, SCORE_DECIMALS) for r in ranked}
-    by_score = sorted(ranked, key=lambda r: (-score_key[id(r)], *cheap_key(r)))
+    keyed = sorted(((round(r.score, SCORE_DECIMALS), r) for r in ranked),
+                   key=lambda kr: (-kr[0], *cheap_key(kr[1])))  # fmt: skip
+    remaining = [r for _, r in keyed]
+    scores = [k for k, _ in keyed]
     ordered: list[RankedBid] = []
-    remaining = by_score
     while remaining:
         head = remaining[0]
         if not head.fully_meets_needs:
-            ordered.append(head)
-            remaining = remaining[1:]
+            ordered.append(remaining.pop(0))
+            scores.pop(0)
             continue
-        floor = score_key[id(head)] - options.tie_epsilon
-        tied = [r for r in remaining if r.fully_meets_needs and score_key[id(r)] >= floor]
-        cheapest = min(tied, key=cheap_key)
-        ordered.append(cheapest)
-        remaining = [r for r in remaining if r is not cheapest]
+        floor = scores[0] - options.tie_epsilon
+        pick, pick_key = 0, cheap_key(head)
+        for i in range(1, len(remaining)):
+            if scores[i] < floor:
+                break
+            if remaining[i].fully_meets_needs and (key := cheap_key(remaining[i])) < pick_key:
+                pick, pick_key = i, key
+        ordered.append(remaining.pop(pick))
+        scores.pop(pick)
     return ordered

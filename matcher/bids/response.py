@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.bids.ranking import RankedBid, RejectedBid
-from matcher.match.response import miles
-from matcher.registry.columns import RATINGS
+from matcher.bids.weights import ResolvedWeights
+from matcher.match.response import RATING_CODES, miles
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.money import format_pence
 
@@ -133,64 +133,103 @@ class CompareResponse(_Out):
     ]
 
 
-def ranked_out(index: RegistryIndex, rank: int, r: RankedBid) -> dict[str, Any]:
-    """One ranked bid as reported."""
-    reg = index.registry
-    p = r.price
-    return dict(
-        rank=rank,
-        bid_id=r.bid.bid_id,
-        listing_id=r.bid.listing_id,
-        provider_id=reg.provider_ids[r.row],
-        provider_name=reg.provider_names[r.row],
-        listing_name=reg.names[r.row],
-        distance_miles=miles(r.distance_m),
-        in_area=r.in_area,
-        ofsted_rating=RATINGS[reg.rating[r.row]].value,
-        fully_meets_needs=r.fully_meets_needs,
-        price=dict(
-            weekly_fee_gbp=format_pence(p.fee_pence),
-            children=p.children,
-            gross_weekly_core_gbp=format_pence(p.gross_weekly_core_pence),
-            discounts=[
-                dict(
-                    kind=d.kind,
-                    percent=str(d.percent),
-                    weekly_amount_gbp=format_pence(d.weekly_pence),
-                )
-                for d in p.discounts
-            ],
-            net_weekly_core_gbp=format_pence(p.net_weekly_core_pence),
-            additional_services=[
-                dict(
-                    code=s.code,
-                    unit=s.unit.value,
-                    rate_gbp=format_pence(s.rate_pence),
-                    units_per_week=str(s.units_per_week),
-                    weeks_charged=s.weeks_charged,
-                    cost_gbp=format_pence(s.cost_pence),
-                )
-                for s in p.services
-            ],
-            additional_services_total_gbp=format_pence(p.services_total_pence),
-            expected_duration_weeks=p.expected_duration_weeks,
-            expected_total_cost_gbp=format_pence(p.expected_total_pence),
-            average_weekly_cost_gbp=format_pence(p.average_weekly_pence),
-            ceiling_weekly_gbp=format_pence(r.ceiling_pence),
-            headroom_weekly_gbp=format_pence(r.ceiling_pence - p.fee_pence),
-        ),
-        score=round(r.score, 6),
-        components={
-            name: dict(
-                value=round(c.value, 6), weight=c.weight, contribution=round(c.contribution, 6)
-            )
-            for name, c in r.components.items()
+def rank_body(
+    index: RegistryIndex,
+    head: dict[str, Any],
+    weights: ResolvedWeights,
+    tie_epsilon: float,
+    ranked: list[RankedBid],
+    rejected: list[RejectedBid],
+) -> dict[str, Any]:
+    """The answer as plain JSON-ready data, fields in the order of `RankResponse`.
+
+    `head` holds the fields before `weights` (referral_id ... order_by). Serialised with
+    any JSON encoder it is exactly `RankResponse`'s `model_dump_json()` (tested).
+    """
+    names = list(weights.weights)
+    weight_values = [float(w) for w in weights.weights.values()]
+    return {
+        **head,
+        "weights": {
+            "profile": weights.profile,
+            "weights": dict(zip(names, weight_values, strict=True)),
         },
-    )
+        "tie_epsilon": float(tie_epsilon),
+        "ranked": ranked_entries(index, ranked, names, weight_values),
+        "rejected": [rejected_out(r) for r in rejected],
+    }
+
+
+def ranked_entries(
+    index: RegistryIndex, ranked: list[RankedBid], names: list[str], weights: list[float]
+) -> list[dict[str, Any]]:
+    """The ranked bids as reported (`RankedBidOut` fields, in order), rank 1 first."""
+    reg = index.registry
+    return [
+        {
+            "rank": rank,
+            "bid_id": r.bid.bid_id,
+            "listing_id": r.bid.listing_id,
+            "provider_id": reg.provider_ids[r.row],
+            "provider_name": reg.provider_names[r.row],
+            "listing_name": reg.names[r.row],
+            "distance_miles": miles(r.distance_m),
+            "in_area": r.in_area,
+            "ofsted_rating": RATING_CODES[reg.rating[r.row]],
+            "fully_meets_needs": r.fully_meets_needs,
+            "price": price_out(r),
+            "score": round(r.score, 6),
+            "components": {
+                name: {
+                    "value": round(r.values[name], 6),
+                    "weight": weight,
+                    "contribution": round(contribution, 6),
+                }
+                for name, weight, contribution in zip(names, weights, r.contributions, strict=True)
+            },
+        }
+        for rank, r in enumerate(ranked, start=1)
+    ]
+
+
+def price_out(r: RankedBid) -> dict[str, Any]:
+    """A ranked bid's price (`PriceOut` fields, in order)."""
+    p = r.price
+    return {
+        "weekly_fee_gbp": format_pence(p.fee_pence),
+        "children": p.children,
+        "gross_weekly_core_gbp": format_pence(p.gross_weekly_core_pence),
+        "discounts": [
+            {
+                "kind": d.kind,
+                "percent": str(d.percent),
+                "weekly_amount_gbp": format_pence(d.weekly_pence),
+            }
+            for d in p.discounts
+        ],
+        "net_weekly_core_gbp": format_pence(p.net_weekly_core_pence),
+        "additional_services": [
+            {
+                "code": s.code,
+                "unit": s.unit.value,
+                "rate_gbp": format_pence(s.rate_pence),
+                "units_per_week": str(s.units_per_week),
+                "weeks_charged": s.weeks_charged,
+                "cost_gbp": format_pence(s.cost_pence),
+            }
+            for s in p.services
+        ],
+        "additional_services_total_gbp": format_pence(p.services_total_pence),
+        "expected_duration_weeks": p.expected_duration_weeks,
+        "expected_total_cost_gbp": format_pence(p.expected_total_pence),
+        "average_weekly_cost_gbp": format_pence(p.average_weekly_pence),
+        "ceiling_weekly_gbp": format_pence(r.ceiling_pence),
+        "headroom_weekly_gbp": format_pence(r.ceiling_pence - p.fee_pence),
+    }
 
 
 def rejected_out(r: RejectedBid) -> dict[str, Any]:
-    """One rejected bid as reported."""
-    return dict(
-        bid_id=r.bid.bid_id, listing_id=r.bid.listing_id, reasons=r.reasons, details=r.details
-    )
+    """One rejected bid as reported (`RejectedBidOut`)."""
+    bid = r.bid
+    return {"bid_id": bid.bid_id, "listing_id": bid.listing_id, "reasons": r.reasons,
+            "details": r.details}  # fmt: skip

@@ -45,15 +45,6 @@ class BidFacts:
     preferred: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One named part of a score."""
-
-    value: float
-    weight: float
-    contribution: float
-
-
 def _popcount(mask: int) -> int:
     return mask.bit_count()
 
@@ -86,12 +77,9 @@ def component_values(facts: BidFacts, cheapest: Decimal) -> dict[str, float]:
     }
 
 
-def score(values: dict[str, float], weights: ResolvedWeights) -> tuple[float, dict[str, Component]]:
-    """The weighted mean and its components; contributions sum to the score."""
+def score(values: dict[str, float], weights: ResolvedWeights) -> tuple[float, list[float]]:
+    """The weighted mean, and each component's contribution (in `weights` order): the
+    contributions sum to the score."""
     total = weights.total
-    parts = {
-        name: Component(value, w, value * w / total)
-        for name, w in weights.weights.items()
-        for value in (values[name],)
-    }
-    return math.fsum(p.contribution for p in parts.values()), parts
+    contributions = [values[name] * w / total for name, w in weights.weights.items()]
+    return math.fsum(contributions), contributions

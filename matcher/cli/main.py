@@ -35,7 +35,8 @@ def cmd_request(kind: str) -> Callable[[argparse.Namespace], int]:
         }
         raw = read_input(args.request, f"request file {args.request}")
         req = parse_body(models[kind], raw)
-        emit(getattr(build_matcher(args), kind)(req))
+        answer = getattr(build_matcher(args), f"{kind}_answer")(req)
+        sys.stdout.buffer.write(answer.json() + b"\n")
         return 0
 
     return run

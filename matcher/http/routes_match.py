@@ -24,6 +24,7 @@ from matcher.http.openapi import json_body
 from matcher.http.schemas import error_responses
 from matcher.match.request import ShortlistRequest
 from matcher.match.response import ShortlistResponse
+from matcher.service import Answer
 from matcher.vocabulary.errors import MatcherError
 
 router = APIRouter(prefix="/v1", tags=["matching"])
@@ -44,18 +45,20 @@ def _parse(model: type[Req], raw: bytes, log: AccessNote) -> Req:
         raise
 
 
-def _answer(call: Callable[[Req], Resp], req: Req, log: AccessNote) -> tuple[Resp, Response]:
-    """Run the matcher, timing it; the JSON response with a Server-Timing header."""
+def _send(call: Callable[[Req], Answer], req: Req, log: AccessNote) -> tuple[Answer, Response]:
+    """Run the matcher and encode its answer, timing both; the JSON response with a
+    Server-Timing header."""
     start = time.perf_counter()
-    resp = call(req)
+    answer = call(req)
+    content = answer.json()
     match_ms = round((time.perf_counter() - start) * 1000, 2)
     log.match_ms = match_ms
     response = Response(
-        content=resp.model_dump_json(),
+        content=content,
         media_type="application/json",
         headers={"Server-Timing": f"match;dur={match_ms}"},
     )
-    return resp, response
+    return answer, response
 
 
 @router.post(
@@ -70,13 +73,14 @@ def shortlist(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Respon
     log = note(request)
     req = _parse(ShortlistRequest, raw, log)
     log.set_referral_id(req.referral_id)
-    resp, response = _answer(matcher.shortlist, req, log)
+    answer, response = _send(matcher.shortlist_answer, req, log)
+    body = answer.body
     log.counts = {
-        "within_radius": resp.within_radius_count,
-        "eligible": resp.eligible_count,
-        "shortlisted": len(resp.shortlist),
+        "within_radius": body["within_radius_count"],
+        "eligible": body["eligible_count"],
+        "shortlisted": len(body["shortlist"]),
     }
-    metrics_of(request).observe_shortlist(resp.within_radius_count, resp.eligible_count)
+    metrics_of(request).observe_shortlist(body["within_radius_count"], body["eligible_count"])
     return response
 
 
@@ -92,8 +96,10 @@ def rank(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
     log = note(request)
     req = _parse(RankRequest, raw, log)
     log.set_referral_id(req.referral_id)
-    resp, response = _answer(matcher.rank, req, log)
-    log.counts = {"bids": len(req.bids), "ranked": len(resp.ranked), "rejected": len(resp.rejected)}
+    answer, response = _send(matcher.rank_answer, req, log)
+    body = answer.body
+    log.counts = {"bids": len(req.bids), "ranked": len(body["ranked"]),
+                  "rejected": len(body["rejected"])}  # fmt: skip
     return response
 
 
@@ -109,6 +115,6 @@ def compare(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response
     log = note(request)
     req = _parse(CompareRequest, raw, log)
     log.set_referral_id(req.request.referral_id)
-    resp, response = _answer(matcher.compare, req, log)
-    log.counts = {"bids": len(req.request.bids), "ranked": len(resp.a.ranked)}
+    answer, response = _send(matcher.compare_answer, req, log)
+    log.counts = {"bids": len(req.request.bids), "ranked": len(answer.body["a"]["ranked"])}
     return response

@@ -1,9 +1,13 @@
 """Eligibility: every reason a listing cannot receive a referral, as bits, vectorised.
 
-`reason_bits` evaluates all criteria except distance for any set of rows (the R-tree's
-candidates, or every row for the brute-force reference), so the index path and the
-reference share one definition of eligibility. `whole_registry_counts` answers "how many
-listings in the registry does each criterion exclude" from the index's count tables.
+`reason_bits` evaluates all criteria except distance for any set of rows (every row for the
+brute-force reference, or the rows an answer explains): it is the definition of
+eligibility. `kind_eligible` is the same test in the form the shortlist runs it, over the
+entries of the referral's own (DPV, lot) table (`matcher.registry.kinds`): one 64-bit
+accept word and a start-date window per entry, so a candidate costs a handful of vectorised
+operations whatever the number of criteria; the tests require the two to agree.
+`whole_registry_counts` answers "how many listings in the registry does each criterion
+exclude" from the index's count tables.
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ import numpy.typing as npt
 from matcher.match.criteria import Criteria
 from matcher.registry.columns import RATINGS
 from matcher.registry.index import MAX_COUNTED, RegistryIndex
+from matcher.registry.kinds import (
+    ACCEPT_AGE,
+    ACCEPT_GENDER,
+    ACCEPT_GROUP,
+    ACCEPT_INSPECTED,
+    ACCEPT_NEEDS,
+    ACCEPT_RATING,
+    KindTable,
+)
 from matcher.vocabulary.catalogue import (
     DPV_CODE,
     DPV_STATUS_CODE,
@@ -154,6 +167,33 @@ def eligible_positions(index: RegistryIndex, rows: Rows, criteria: Criteria) -> 
             break
         keep = keep[~check(index, rows[keep], criteria)]
     return keep
+
+
+def required_bits(criteria: Criteria) -> np.uint64:
+    """The accept-word bits a listing must have for this referral: its age, gender, group
+    size, minimum rating (and being inspected, unless uninspected settings are accepted)
+    and every required need (the bit fields of `matcher.registry.kinds`)."""
+    c = criteria
+    bits = 1 << (ACCEPT_AGE + c.age)
+    bits |= c.gender_bit << ACCEPT_GENDER
+    bits |= 1 << (ACCEPT_GROUP + c.sibling_group_size - 1)
+    bits |= 1 << (ACCEPT_RATING + c.min_rating_rank - 1)
+    if not c.accept_not_yet_inspected:
+        bits |= 1 << ACCEPT_INSPECTED
+    bits |= c.needs_mask << ACCEPT_NEEDS
+    return np.uint64(bits)
+
+
+def kind_eligible(
+    kind: KindTable, positions: Rows, required: np.uint64, start: np.int32
+) -> npt.NDArray[np.bool_]:
+    """Which entries of the referral's kind table (at `positions`) can take it, distance and
+    `exclude_listing_ids` aside: every required bit set, and the start date in the entry's
+    window."""
+    ok = (kind.accept.take(positions) & required) == required
+    ok &= kind.start_lo.take(positions) <= start
+    ok &= kind.start_hi.take(positions) >= start
+    return ok
 
 
 def whole_registry_counts(

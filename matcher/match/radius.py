@@ -13,6 +13,7 @@ PostGIS gives for `ST_DWithin(geography, geography, radius, use_spheroid => true
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -43,9 +44,16 @@ class OriginPoint:
 
     @classmethod
     def of(cls, lat: float, lon: float) -> OriginPoint:
-        """Project a WGS84 point to BNG."""
-        e, n = geodata.to_bng(lat, lon)
-        return cls(lat=lat, lon=lon, easting=float(np.asarray(e)), northing=float(np.asarray(n)))
+        """Project a WGS84 point to BNG (memoised: most origins are an authority's point)."""
+        return _origin(lat, lon)
+
+
+@lru_cache(maxsize=4096)
+def _origin(lat: float, lon: float) -> OriginPoint:
+    e, n = geodata.to_bng(lat, lon)
+    return OriginPoint(
+        lat=lat, lon=lon, easting=float(np.asarray(e)), northing=float(np.asarray(n))
+    )
 
 
 def reach_m(radius_m: float) -> float:
@@ -80,6 +88,14 @@ def scale_bounds(min_e: float, max_e: float) -> tuple[float, float]:
     return k(near) * (1.0 - ELLIPSOID_REL), k(far) * (1.0 + ELLIPSOID_REL)
 
 
+def planar_bounds(origin: OriginPoint, radius_m: float) -> tuple[float, float]:
+    """(inner, outer): a planar distance <= inner is certainly within `radius_m`
+    geodesically, one > outer certainly not; in between, only a geodesic says."""
+    reach = reach_m(radius_m)
+    k_low, k_high = scale_bounds(origin.easting - reach, origin.easting + reach)
+    return radius_m * k_low - BAND_ABS_M, radius_m * k_high + BAND_ABS_M
+
+
 def decide_within(
     index: RegistryIndex, origin: OriginPoint, rows: Rows, radius_m: float
 ) -> tuple[Rows, F64]:
@@ -97,10 +113,9 @@ def within_mask(
     The scale bounds hold inside the radius's reach; a row beyond it is outside on its planar
     distance alone, so `rows` may come from a query at a larger radius.
     """
-    reach = reach_m(radius_m)
-    k_low, k_high = scale_bounds(origin.easting - reach, origin.easting + reach)
-    inside: npt.NDArray[np.bool_] = planar <= radius_m * k_low - BAND_ABS_M
-    band = np.flatnonzero(~inside & (planar <= radius_m * k_high + BAND_ABS_M))
+    inner, outer = planar_bounds(origin, radius_m)
+    inside: npt.NDArray[np.bool_] = planar <= inner
+    band = np.flatnonzero(~inside & (planar <= outer))
     if len(band):
         geo = geodesic_m(index, origin, rows[band])
         inside[band[geo <= radius_m]] = True
@@ -151,15 +166,32 @@ def nearest(
     """
     if len(rows) == 0 or k <= 0:
         return []
-    if len(rows) > k:
-        kth = float(np.partition(planar_m, k - 1)[k - 1])
-        # A row farther than this in the plane is geodesically farther than k rows are.
-        bound = (kth * (1 + PLANAR_REL_TOLERANCE) + 2 * PLANAR_ABS_TOLERANCE_M) / (
-            1 - PLANAR_REL_TOLERANCE
-        )
-        keep = planar_m <= bound
-        rows = rows[keep]
-    geo = geodesic_m(index, origin, rows)
+    candidates = nearest_candidates(rows, planar_m, k)
+    return by_distance(index, candidates, geodesic_m(index, origin, candidates), k)
+
+
+def farther_than(planar_m: float) -> float:
+    """A planar distance (m) beyond which a row is geodesically farther than a row at
+    planar distance `planar_m` is."""
+    return (planar_m * (1 + PLANAR_REL_TOLERANCE) + 2 * PLANAR_ABS_TOLERANCE_M) / (
+        1 - PLANAR_REL_TOLERANCE
+    )
+
+
+def nearest_candidates(rows: Rows, planar_m: F64, k: int) -> Rows:
+    """The rows that could be among the k geodesically nearest, judged in the plane: a row
+    farther than `farther_than` the k-th planar distance is farther than k rows are."""
+    if len(rows) <= k:
+        return rows
+    kth = float(np.partition(planar_m, k - 1)[k - 1])
+    return rows[planar_m <= farther_than(kth)]
+
+
+def by_distance(
+    index: RegistryIndex, rows: Rows, geodesic: F64, k: int
+) -> list[tuple[float, str, int]]:
+    """The first k of `rows` by geodesic distance, then listing id: [(metres, id, row)]."""
     ids = index.registry.ids
-    ranked = sorted(zip(geo.tolist(), (ids[r] for r in rows.tolist()), rows.tolist(), strict=True))
+    row_list = rows.tolist()
+    ranked = sorted(zip(geodesic.tolist(), [ids[r] for r in row_list], row_list, strict=True))
     return ranked[:k]

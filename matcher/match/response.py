@@ -13,11 +13,12 @@ from matcher.match.request import METRES_PER_MILE
 from matcher.match.shortlist import Hit, ShortlistResult
 from matcher.registry.columns import RATINGS, from_ordinal
 from matcher.registry.index import RegistryIndex
-from matcher.vocabulary.catalogue import needs_from_mask
+from matcher.vocabulary.catalogue import LOT_CODE, needs_from_mask
 from matcher.vocabulary.money import format_pence
 from matcher.vocabulary.reasons import REASON_BIT, Reason, reasons_from_bits
 
 _NEEDS_BIT = REASON_BIT[Reason.NEEDS_NOT_MET]
+RATING_CODES = tuple(rating.value for rating in RATINGS)
 
 
 class _Out(BaseModel):
@@ -116,58 +117,127 @@ def miles(metres: float) -> float:
     return round(metres / METRES_PER_MILE, 3)
 
 
-def entry(index: RegistryIndex, criteria: Criteria, hit: Hit, in_area: bool) -> dict[str, Any]:
-    """One eligible listing as shown to the officer."""
-    reg = index.registry
-    row = hit.row
-    ceiling = reg.ceiling_pence(row, criteria.lot, criteria.start_date)
-    kpi = float(reg.kpi_score[row])
-    return dict(
-        listing_id=hit.listing_id,
-        provider_id=reg.provider_ids[row],
-        provider_name=reg.provider_names[row],
-        name=reg.names[row],
-        lat=float(reg.lat[row]),
-        lon=float(reg.lon[row]),
-        distance_miles=miles(hit.distance_m),
-        distance_m=round(hit.distance_m, 1),
-        in_area=in_area,
-        ceiling_weekly_gbp=format_pence(ceiling if ceiling is not None else 0),
-        vacancies=int(reg.vacancies[row]),
-        available_from=from_ordinal(int(reg.available_from[row])),
-        ofsted_rating=RATINGS[reg.rating[row]].value,
-        ofsted_urn=reg.ofsted_urn[row],
-        open_alerts=reg.open_alerts(row),
-        kpi_score=None if np.isnan(kpi) else kpi,
-    )
+def shortlist_body(
+    index: RegistryIndex,
+    criteria: Criteria,
+    result: ShortlistResult,
+    referral_id: str,
+    decision: str,
+    explain: bool,
+) -> dict[str, Any]:
+    """The answer as plain JSON-ready data, fields in the order of `ShortlistResponse`.
+
+    Built column by column for the rows the answer shows (no model per row), so that
+    serialising it with any JSON encoder gives exactly `ShortlistResponse`'s
+    `model_dump_json()` (tested); `build_shortlist_response` validates it into the model.
+    """
+    authority = geodata.authority(criteria.authority_code)
+    origin = criteria.origin
+    return {
+        "referral_id": referral_id,
+        "decision_id": decision,
+        "snapshot_version": index.registry.version,
+        "placing_authority": {"code": authority.code, "name": authority.name},
+        "origin": {
+            "lat": origin.lat,
+            "lon": origin.lon,
+            "resolved_from": origin.how,
+            "label": origin.label,
+        },
+        "max_distance_miles": round(criteria.max_distance_m / METRES_PER_MILE, 6),
+        "eligible_count": result.eligible_count,
+        "shortlist": entries(index, criteria, result.shortlist),
+        "within_radius_count": result.within_radius_count,
+        "excluded_counts": dict(sorted(result.excluded_counts.items())),
+        "excluded_within_radius_count": result.excluded_within_radius_count,
+        "excluded_within_radius": (
+            excluded_entries(index, criteria, result.excluded_within_radius) if explain else []
+        ),
+        "widen_search": [
+            {
+                "max_distance_miles": round(w.radius_m / METRES_PER_MILE, 3),
+                "eligible_count": w.eligible_count,
+            }
+            for w in result.widened
+        ],
+    }
 
 
-def excluded(index: RegistryIndex, criteria: Criteria, hit: Hit) -> dict[str, Any]:
-    """One excluded listing with all its reasons (and the needs it lacks)."""
-    reg = index.registry
-    missing = 0
-    if hit.bits & _NEEDS_BIT:
-        missing = criteria.needs_mask & ~int(reg.needs_mask[hit.row])
-    return dict(
-        listing_id=hit.listing_id,
-        provider_id=reg.provider_ids[hit.row],
-        name=reg.names[hit.row],
-        lat=float(reg.lat[hit.row]),
-        lon=float(reg.lon[hit.row]),
-        distance_miles=miles(hit.distance_m),
-        reasons=reasons_from_bits(hit.bits),
-        missing_needs=needs_from_mask(missing),
-    )
-
-
-def in_area_flags(index: RegistryIndex, criteria: Criteria, rows: list[int]) -> list[bool]:
-    """Whether each row lies inside the placing authority's boundary."""
-    if not rows:
+def entries(index: RegistryIndex, criteria: Criteria, hits: list[Hit]) -> list[dict[str, Any]]:
+    """The eligible listings as shown to the officer (`ShortlistEntry` fields, in order)."""
+    if not hits:
         return []
     reg = index.registry
-    idx = np.asarray(rows, dtype=np.intp)
-    inside = geodata.in_authority(criteria.authority_code, reg.lat[idx], reg.lon[idx])
-    return [bool(x) for x in inside]
+    rows = np.fromiter((h.row for h in hits), dtype=np.intp, count=len(hits))
+    row_list = rows.tolist()
+    ceilings = index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(rows, criteria.start_date)
+    in_area = index.in_area(rows, criteria.authority_code).tolist()
+    kpi = reg.kpi_score.take(rows)
+    kpis = np.where(np.isnan(kpi), -1.0, kpi).tolist()
+    offsets = reg.alerts.offsets
+    alerts = (offsets.take(rows + 1) - offsets.take(rows)).tolist()
+    return [
+        {
+            "listing_id": hit.listing_id,
+            "provider_id": reg.provider_ids[row],
+            "provider_name": reg.provider_names[row],
+            "name": reg.names[row],
+            "lat": lat,
+            "lon": lon,
+            "distance_miles": miles(hit.distance_m),
+            "distance_m": round(hit.distance_m, 1),
+            "in_area": area,
+            "ceiling_weekly_gbp": format_pence(max(ceiling, 0)),
+            "vacancies": vacancies,
+            "available_from": from_ordinal(available) if available else None,
+            "ofsted_rating": RATING_CODES[rating],
+            "ofsted_urn": reg.ofsted_urn[row],
+            "open_alerts": reg.open_alerts(row) if has_alerts else [],
+            "kpi_score": None if k < 0 else k,
+        }
+        for hit, row, lat, lon, area, ceiling, vacancies, available, rating, has_alerts, k in zip(
+            hits,
+            row_list,
+            reg.lat.take(rows).tolist(),
+            reg.lon.take(rows).tolist(),
+            in_area,
+            ceilings.tolist(),
+            reg.vacancies.take(rows).tolist(),
+            reg.available_from.take(rows).tolist(),
+            reg.rating.take(rows).tolist(),
+            alerts,
+            kpis,
+            strict=True,
+        )
+    ]
+
+
+def excluded_entries(
+    index: RegistryIndex, criteria: Criteria, hits: list[Hit]
+) -> list[dict[str, Any]]:
+    """Excluded listings with all their reasons and the needs they lack (`ExcludedListing`)."""
+    if not hits:
+        return []
+    reg = index.registry
+    rows = np.fromiter((h.row for h in hits), dtype=np.intp, count=len(hits))
+    needs = reg.needs_mask.take(rows).tolist()
+    return [
+        {
+            "listing_id": hit.listing_id,
+            "provider_id": reg.provider_ids[hit.row],
+            "name": reg.names[hit.row],
+            "lat": lat,
+            "lon": lon,
+            "distance_miles": miles(hit.distance_m),
+            "reasons": reasons_from_bits(hit.bits),
+            "missing_needs": needs_from_mask(
+                criteria.needs_mask & ~listing_needs if hit.bits & _NEEDS_BIT else 0
+            ),
+        }
+        for hit, lat, lon, listing_needs in zip(
+            hits, reg.lat.take(rows).tolist(), reg.lon.take(rows).tolist(), needs, strict=True
+        )
+    ]
 
 
 def build_shortlist_response(
@@ -178,42 +248,7 @@ def build_shortlist_response(
     decision: str,
     explain: bool,
 ) -> ShortlistResponse:
-    """Assemble the answer from the result rows."""
-    authority = geodata.authority(criteria.authority_code)
-    flags = in_area_flags(index, criteria, [h.row for h in result.shortlist])
-    origin = criteria.origin
+    """The answer as the response model (validated from `shortlist_body`)."""
     return ShortlistResponse.model_validate(
-        dict(
-            referral_id=referral_id,
-            decision_id=decision,
-            snapshot_version=index.registry.version,
-            placing_authority={"code": authority.code, "name": authority.name},
-            origin={
-                "lat": origin.lat,
-                "lon": origin.lon,
-                "resolved_from": origin.how,
-                "label": origin.label,
-            },
-            max_distance_miles=round(criteria.max_distance_m / METRES_PER_MILE, 6),
-            eligible_count=result.eligible_count,
-            shortlist=[
-                entry(index, criteria, hit, flag)
-                for hit, flag in zip(result.shortlist, flags, strict=True)
-            ],
-            within_radius_count=result.within_radius_count,
-            excluded_counts=dict(sorted(result.excluded_counts.items())),
-            excluded_within_radius_count=result.excluded_within_radius_count,
-            excluded_within_radius=(
-                [excluded(index, criteria, hit) for hit in result.excluded_within_radius]
-                if explain
-                else []
-            ),
-            widen_search=[
-                {
-                    "max_distance_miles": round(w.radius_m / METRES_PER_MILE, 3),
-                    "eligible_count": w.eligible_count,
-                }
-                for w in result.widened
-            ],
-        )
+        shortlist_body(index, criteria, result, referral_id, decision, explain)
     )

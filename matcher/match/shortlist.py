@@ -1,10 +1,18 @@
 """The referral shortlist: eligible listings within the radius, nearest first, explained.
 
-Flow per request: one R-tree box query around the origin, exact radius test (planar with a
-geodesic band), all other criteria as reason bits over the candidates, then geodesic
-distances only for the rows the answer shows. Whole-registry exclusion counts come from the
-index's count tables. `shortlist_bruteforce` is the same answer computed by scanning every
-row; tests require the two to agree, so the index is an optimisation, never a change.
+Flow per request, each step proportional to what it reports:
+- eligible listings: one disc query on the R-tree of the referral's own (DPV, lot) table
+  (`matcher.registry.kinds`), the accept-word test over its entries, and the exact radius
+  test (planar bounds, geodesic only in the narrow band between them);
+- listings within the radius (all kinds): the registry's R-tree counts whole nodes lying
+  inside the radius without touching their points, and tests only those near its edge;
+- the excluded listings an answer explains: the nearest ones, found by a disc that grows
+  until it provably holds the `explain_limit` nearest;
+- geodesic distances only for the rows an answer shows, and whole-registry exclusion counts
+  from the index's count tables.
+`shortlist_bruteforce` is the same answer computed by scanning every row with the reason
+bits of `matcher.match.eligibility`; tests require the two to agree, so the index is an
+optimisation, never a change.
 """
 
 from __future__ import annotations
@@ -15,11 +23,29 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.match.criteria import Criteria
-from matcher.match.eligibility import Rows, eligible_positions, reason_bits, whole_registry_counts
-from matcher.match.radius import F64, OriginPoint, decide_within, nearest, rows_within
+from matcher.match.eligibility import (
+    Rows,
+    kind_eligible,
+    reason_bits,
+    required_bits,
+    whole_registry_counts,
+)
+from matcher.match.radius import (
+    F64,
+    OriginPoint,
+    by_distance,
+    decide_within,
+    farther_than,
+    geodesic_m,
+    nearest,
+    nearest_candidates,
+    planar_bounds,
+)
 from matcher.registry.index import RegistryIndex
+from matcher.vocabulary.catalogue import DPV_CODE, LOT_CODE
 from matcher.vocabulary.reasons import REASON_BIT, Reason
 
+_NO_ROWS = np.empty(0, dtype=np.intp)
 # Below this many eligible listings, the answer says how many wider radii would give.
 WIDEN_BELOW = 5
 WIDEN_FACTORS = (1.5, 2.5)
@@ -63,13 +89,169 @@ def shortlist(
     explain_limit: int,
     origin: OriginPoint | None = None,
 ) -> ShortlistResult:
-    """Shortlist a referral through the R-tree (see module docstring)."""
+    """Shortlist a referral through the R-trees (see module docstring)."""
     origin = origin or OriginPoint.of(criteria.origin.lat, criteria.origin.lon)
-    rows, planar = rows_within(index, origin, criteria.max_distance_m)
-    eligible = np.zeros(len(rows), dtype=bool)
-    eligible[eligible_positions(index, rows, criteria)] = True
-    counts = whole_registry_counts(index, criteria, within_radius=len(rows))
-    return _result(index, criteria, origin, rows, planar, eligible, counts, limit, explain_limit)
+    radius = criteria.max_distance_m
+    within = Within.of(index, origin, radius)
+    rows, planar = eligible_within(index, criteria, origin, radius, within)
+    counts = whole_registry_counts(index, criteria, within_radius=within.count)
+    top = nearest_candidates(rows, planar, limit) if limit > 0 else rows[:0]
+    near = _excluded_candidates(index, origin, within, np.sort(rows), explain_limit)
+    geo = geodesic_m(index, origin, np.concatenate([top, near]))  # one call for both lists
+    shown = by_distance(index, top, geo[: len(top)], limit)
+    explained = by_distance(index, near, geo[len(top) :], explain_limit)
+    explained_rows = np.array([row for _, _, row in explained], dtype=np.intp)
+    explained_bits = reason_bits(index, explained_rows, criteria).tolist() if explained else []
+    widened: list[Widened] = []
+    if len(rows) < WIDEN_BELOW:
+        for factor in WIDEN_FACTORS:
+            wide = radius * factor
+            count = len(eligible_within(index, criteria, origin, wide)[0])
+            widened.append(Widened(radius_m=wide, eligible_count=count))
+    return ShortlistResult(
+        eligible_count=len(rows),
+        shortlist=[Hit(row, lid, d, 0) for d, lid, row in shown],
+        within_radius_count=within.count,
+        excluded_within_radius_count=within.count - len(rows),
+        excluded_within_radius=[
+            Hit(row, lid, d, bits)
+            for (d, lid, row), bits in zip(explained, explained_bits, strict=True)
+        ],
+        excluded_counts=counts,
+        widened=widened,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Within:
+    """The listings (of any kind) within a radius of an origin: how many, and the exact
+    answer for those in the narrow band between the planar bounds (measured once per
+    request and looked up by every step that meets them)."""
+
+    origin: OriginPoint
+    radius_m: float
+    inner: float
+    outer: float
+    count: int
+    band_rows: Rows  # ascending
+    band_inside: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, index: RegistryIndex, origin: OriginPoint, radius_m: float) -> Within:
+        """Count the listings within `radius_m`: whole R-tree nodes inside the inner planar
+        bound without reading their points, the band geodesically."""
+        inner, outer = planar_bounds(origin, radius_m)
+        disc = index.spatial.disc(origin.easting, origin.northing, inner, outer)
+        count = disc.inside_count + int(np.count_nonzero(disc.edge_planar <= inner))
+        band_rows = index.spatial.order.take(disc.edge[disc.edge_planar > inner])
+        band_rows.sort()
+        band_inside = geodesic_m(index, origin, band_rows) <= radius_m
+        count += int(np.count_nonzero(band_inside))
+        return cls(origin, radius_m, inner, outer, count, band_rows, band_inside)
+
+    def band(self, rows: Rows) -> npt.NDArray[np.bool_]:
+        """For rows in the band (planar distance in (inner, outer]): within the radius?"""
+        return self.band_inside.take(np.searchsorted(self.band_rows, rows))
+
+
+def eligible_within(
+    index: RegistryIndex,
+    criteria: Criteria,
+    origin: OriginPoint,
+    radius_m: float,
+    within: Within | None = None,
+) -> tuple[Rows, F64]:
+    """The eligible listings within `radius_m` (geodesic) and their planar distances (m).
+
+    Only the referral's own (DPV, lot) table is searched: every listing outside it fails a
+    criterion that no distance can change. `within` (for this origin and radius) answers
+    the band without measuring again.
+    """
+    kind = index.kinds[(DPV_CODE[criteria.dpv], LOT_CODE[criteria.lot])]
+    inner, outer = planar_bounds(origin, radius_m)
+    disc = kind.tree.disc(origin.easting, origin.northing, inner, outer)
+    required = required_bits(criteria)
+    start = np.int32(criteria.start_date)
+    inside = disc.inside_positions()
+    inside = inside[kind_eligible(kind, inside, required, start)]
+    inside_planar = np.hypot(
+        kind.easting.take(inside) - origin.easting, kind.northing.take(inside) - origin.northing
+    )
+    ok = kind_eligible(kind, disc.edge, required, start)
+    edge, edge_planar = disc.edge[ok], disc.edge_planar[ok]
+    band = np.flatnonzero(edge_planar > inner)
+    if len(band):  # between the planar bounds: the geodesic decides
+        band_rows = kind.row.take(edge[band])
+        keep = np.ones(len(edge), dtype=bool)
+        keep[band] = (
+            within.band(band_rows)
+            if within is not None
+            else geodesic_m(index, origin, band_rows) <= radius_m
+        )
+        edge, edge_planar = edge[keep], edge_planar[keep]
+    rows = np.concatenate([kind.row.take(inside), kind.row.take(edge)])
+    planar = np.concatenate([inside_planar, edge_planar])
+    if criteria.exclude_listing_ids:
+        registry = index.registry
+        excluded = [registry.row_of(lid) for lid in criteria.exclude_listing_ids]
+        keep = ~np.isin(rows, [row for row in excluded if row is not None])
+        rows, planar = rows[keep], planar[keep]
+    return rows, planar
+
+
+def _excluded_candidates(
+    index: RegistryIndex, origin: OriginPoint, within: Within, eligible_sorted: Rows, k: int
+) -> Rows:
+    """The listings within the radius, not eligible, that could be among the k nearest.
+
+    Searches a disc of planar radius q, starting small when the radius holds many listings,
+    and widens it until the k-th nearest in the plane is at least `farther_than` inside it:
+    nothing beyond q can then be among the k geodesically nearest.
+    """
+    if k <= 0 or within.count - len(eligible_sorted) <= 0:
+        return _NO_ROWS
+    q = within.outer
+    if within.count > 8 * k:  # the nearest few: a disc holding about 2k listings to begin
+        q = within.outer * float(np.sqrt(2.0 * k / within.count))
+    while True:
+        rows, planar = _excluded_in_disc(index, within, q, eligible_sorted)
+        if q >= within.outer:
+            return nearest_candidates(rows, planar, k)
+        if len(rows) >= k:
+            kth = float(np.partition(planar, k - 1)[k - 1])
+            needed = farther_than(kth)
+            if q >= needed:
+                return rows[planar <= needed]
+            q = min(within.outer, needed)
+        else:
+            q = min(within.outer, 2.0 * q)
+
+
+def _excluded_in_disc(
+    index: RegistryIndex, within: Within, q: float, eligible_sorted: Rows
+) -> tuple[Rows, F64]:
+    """Listings within planar q and within the radius that are not eligible, with their
+    planar distances."""
+    tree, origin = index.spatial, within.origin
+    disc = tree.disc(origin.easting, origin.northing, min(q, within.inner), q)
+    inside = tree.order.take(disc.inside_positions())
+    edge = tree.order.take(disc.edge)
+    edge_planar = disc.edge_planar
+    band = np.flatnonzero(edge_planar > within.inner)
+    if len(band):
+        keep = np.ones(len(edge), dtype=bool)
+        keep[band] = within.band(edge[band])
+        edge, edge_planar = edge[keep], edge_planar[keep]
+    inside_planar = np.hypot(
+        index.easting.take(inside) - origin.easting, index.northing.take(inside) - origin.northing
+    )
+    rows = np.concatenate([inside, edge])
+    planar = np.concatenate([inside_planar, edge_planar])
+    if len(eligible_sorted):
+        at = np.searchsorted(eligible_sorted, rows).clip(max=len(eligible_sorted) - 1)
+        keep = eligible_sorted.take(at) != rows
+        rows, planar = rows[keep], planar[keep]
+    return rows, planar
 
 
 def shortlist_bruteforce(
@@ -92,41 +274,22 @@ def shortlist_bruteforce(
     counts[Reason.TOO_FAR.value] = index.registry.size - len(rows)
     counts = {k: v for k, v in counts.items() if v}
     eligible = all_bits[rows] == 0
-    return _result(index, criteria, origin, rows, planar, eligible, counts, limit, explain_limit)
-
-
-def _result(
-    index: RegistryIndex,
-    criteria: Criteria,
-    origin: OriginPoint,
-    rows: Rows,
-    planar: F64,
-    eligible: npt.NDArray[np.bool_],
-    counts: dict[str, int],
-    limit: int,
-    explain_limit: int,
-) -> ShortlistResult:
     top = nearest(index, origin, rows[eligible], planar[eligible], limit)
     explained = nearest(index, origin, rows[~eligible], planar[~eligible], explain_limit)
-    explained_rows = np.array([row for _, _, row in explained], dtype=np.intp)
-    explained_bits = reason_bits(index, explained_rows, criteria).tolist() if explained else []
     eligible_count = int(eligible.sum())
     widened: list[Widened] = []
     if eligible_count < WIDEN_BELOW:
         for factor in WIDEN_FACTORS:
-            radius = criteria.max_distance_m * factor
-            wide_rows, _ = rows_within(index, origin, radius)
-            count = len(eligible_positions(index, wide_rows, criteria))
-            widened.append(Widened(radius_m=radius, eligible_count=count))
+            wide = criteria.max_distance_m * factor
+            wide_rows, _ = decide_within(index, origin, every, wide)
+            count = int(np.count_nonzero(all_bits[wide_rows] == 0))
+            widened.append(Widened(radius_m=wide, eligible_count=count))
     return ShortlistResult(
         eligible_count=eligible_count,
         shortlist=[Hit(row, lid, d, 0) for d, lid, row in top],
         within_radius_count=len(rows),
         excluded_within_radius_count=len(rows) - eligible_count,
-        excluded_within_radius=[
-            Hit(row, lid, d, bits)
-            for (d, lid, row), bits in zip(explained, explained_bits, strict=True)
-        ],
+        excluded_within_radius=[Hit(row, lid, d, int(all_bits[row])) for d, lid, row in explained],
         excluded_counts=counts,
         widened=widened,
     )

@@ -8,6 +8,7 @@ excludes in O(1) or O(log n) time, without scanning every row per request.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,10 +19,14 @@ import shapely
 
 import geodata
 from matcher.registry.columns import LOTS, RATINGS, Registry
+from matcher.registry.kinds import KindTable, accept_words, build_kind, can_take_any
 from matcher.registry.policy import Policy
 from matcher.registry.spatial import SpatialIndex, build_spatial_index
 from matcher.vocabulary.catalogue import (
+    DPV_CODE,
     DPV_STATUS_CODE,
+    LOT_CODE,
+    LOTS_BY_DPV,
     RATING_RANK,
     REGISTRATION_CODE,
     SEVERITY_RANK,
@@ -32,7 +37,7 @@ from matcher.vocabulary.catalogue import (
 )
 from matcher.vocabulary.reasons import REASON_BIT, Reason
 
-DEFAULT_BACKEND = "strtree"
+DEFAULT_BACKEND = "packed"
 MAX_COUNTED = 12  # vacancies and sibling sizes above this count as this (requests cap at 10)
 
 F64 = npt.NDArray[np.float64]
@@ -67,15 +72,22 @@ class LotCeilings:
         return started - ended
 
     def pence_on(self, rows: npt.NDArray[np.intp], on: int) -> I64:
-        """Per row: the ceiling in pence valid on `on`, or -1 where there is none."""
+        """Per row: the ceiling in pence valid on `on`, or -1 where there is none.
+
+        Every period of the rows is tested at once (a row's periods never overlap: the
+        loader refuses overlaps and the generator never makes them).
+        """
         out = np.full(len(rows), -1, dtype=np.int64)
-        first = self.first[rows]
-        count = self.count[rows]
-        for j in range(self.max_count):
-            live = count > j
-            k = np.where(live, first + j, 0)
-            ok = live & (self.valid_from[k] <= on) & (self.valid_to[k] >= on)
-            np.copyto(out, self.pence[k], where=ok)
+        count = self.count.take(rows).astype(np.intp)
+        total = int(count.sum())
+        if total == 0:
+            return out
+        owner = np.repeat(np.arange(len(rows)), count)
+        flat = np.repeat(self.first.take(rows) - (np.cumsum(count) - count), count) + np.arange(
+            total
+        )
+        ok = (self.valid_from.take(flat) <= on) & (self.valid_to.take(flat) >= on)
+        out[owner[ok]] = self.pence.take(flat[ok])
         return out
 
 
@@ -114,6 +126,7 @@ class RegistryIndex:
     static_bits: npt.NDArray[np.uint32]
     lot_ceilings: tuple[LotCeilings, ...]
     counts: StaticCounts
+    kinds: dict[tuple[int, int], KindTable]
     build_seconds: float
 
     @classmethod
@@ -134,6 +147,16 @@ class RegistryIndex:
         static_bits = _static_bits(registry, alert_excluded)
         lot_ceilings = tuple(_lot_ceilings(registry, code) for code in range(len(LOTS)))
         counts = _static_counts(registry, alert_excluded)
+        possible = can_take_any(registry, alert_excluded)
+        accept = accept_words(registry, rating_rank)
+        points = (easting, northing)
+        kinds = {
+            (DPV_CODE[dpv], LOT_CODE[lot]): build_kind(
+                registry, (DPV_CODE[dpv], LOT_CODE[lot]), possible, accept, points, backend
+            )
+            for dpv, lots in LOTS_BY_DPV.items()
+            for lot in lots
+        }
         return cls(
             registry=registry,
             policy=policy,
@@ -146,30 +169,55 @@ class RegistryIndex:
             static_bits=static_bits,
             lot_ceilings=lot_ceilings,
             counts=counts,
+            kinds=kinds,
             build_seconds=time.perf_counter() - started,
         )
 
     @cached_property
-    def authority_codes(self) -> list[str | None]:
-        """The authority containing each listing (None outside England), for in-area flags."""
+    def _containment(self) -> tuple[npt.NDArray[np.int16], dict[int, frozenset[int]]]:
+        """Per row, the position in `geodata.authorities()` of an authority whose boundary
+        contains the listing (-1: none, outside England), and for the rare rows that two
+        simplified boundaries both contain, every such position."""
         reg = self.registry
         codes = [a.code for a in geodata.authorities()]
         tree = shapely.STRtree([geodata.boundary(code) for code in codes])
-        points_idx, poly_idx = tree.query(shapely.points(reg.lon, reg.lat), predicate="within")
-        out: list[str | None] = [None] * reg.size
-        for row, poly in zip(points_idx.tolist(), poly_idx.tolist(), strict=True):
-            if out[row] is None:
-                out[row] = codes[poly]
-        return out
+        rows, polys = tree.query(shapely.points(reg.lon, reg.lat), predicate="within")
+        first = np.full(reg.size, -1, dtype=np.int16)
+        found, at = np.unique(rows, return_index=True)  # the first pair of each row
+        first[found] = polys[at].astype(np.int16)
+        counts = np.bincount(rows, minlength=reg.size)
+        shared = np.flatnonzero(counts > 1)
+        extra = {int(row): frozenset(polys[rows == row].tolist()) for row in shared.tolist()}
+        return first, extra
 
-    @cached_property
+    @property
+    def authority_codes(self) -> list[str | None]:
+        """Per row: the code of an authority containing the listing (None outside England)."""
+        codes = [a.code for a in geodata.authorities()]
+        return [None if p < 0 else codes[p] for p in self.authority_positions.tolist()]
+
+    @property
     def authority_positions(self) -> npt.NDArray[np.int16]:
-        """Per row: the position in `geodata.authorities()` of the containing authority,
-        -1 outside England (the vectorised form of `authority_codes`)."""
-        order = {a.code: i for i, a in enumerate(geodata.authorities())}
-        return np.array(
-            [-1 if code is None else order[code] for code in self.authority_codes], dtype=np.int16
-        )
+        """Per row: the position in `geodata.authorities()` of an authority containing the
+        listing, -1 outside England."""
+        return self._containment[0]
+
+    def in_area(self, rows: npt.NDArray[np.intp], authority_code: str) -> npt.NDArray[np.bool_]:
+        """Which of `rows` lie inside the authority's boundary (as `geodata.in_authority`
+        says, from the containment computed once per snapshot)."""
+        position = _authority_position(authority_code)
+        first, extra = self._containment
+        inside: npt.NDArray[np.bool_] = first.take(rows) == position
+        if extra:
+            for i, row in enumerate(rows.tolist()):
+                if row in extra:
+                    inside[i] = position in extra[row]
+        return inside
+
+
+@functools.cache
+def _authority_position(code: str) -> int:
+    return next(i for i, a in enumerate(geodata.authorities()) if a.code == code)
 
 
 def _static_bits(

@@ -1,15 +1,22 @@
 """R-tree spatial indexes over British National Grid points; queries return row positions.
 
-Two interchangeable backends, both packed R-trees bulk-loaded from numpy arrays:
+Interchangeable backends, all R-trees bulk-loaded from numpy arrays:
+- `PackedRtree` (`matcher.registry.packed_rtree`, the default): Hilbert-packed, queried in
+  numpy, answering a disc with whole ranges for what lies certainly inside;
 - `StrTreeIndex`: shapely's STRtree (Sort-Tile-Recursive), queried with one box;
 - `RtreeIndex`: libspatialindex through `rtree`, bulk-loaded from arrays and queried with
-  the vectorised `intersection_v`.
-`benchmarks/core.py` times both against a numpy scan; the default is the faster one here
-(STRtree; see README "Performance"). Both are tested to return identical row sets.
+  the vectorised `intersection_v`;
+and `ScanIndex`, no index at all, as the reference. `benchmarks/core.py` times them side
+by side; every backend is tested to give identical answers.
+
+Each keeps its points in a storage order (`order[p]` is the input position of stored point
+p): `query_box` answers input positions, `disc` answers storage positions, so data laid out
+in storage order (`matcher.registry.kinds`) is read with them directly.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 import numpy as np
@@ -17,21 +24,56 @@ import numpy.typing as npt
 import shapely
 from rtree import index as rtree_index
 
+from matcher.registry.packed_rtree import Disc, PackedRtree
+
 Rows = npt.NDArray[np.intp]
+F64 = npt.NDArray[np.float64]
+_NONE = np.empty(0, dtype=np.intp)
 
 
 class SpatialIndex(Protocol):
-    """Rows whose point lies in an axis-aligned box (metres, EPSG:27700)."""
+    """Points in an axis-aligned box or a disc (metres, EPSG:27700)."""
+
+    order: Rows
 
     def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
-        """Row positions inside the box, in ascending order."""
+        """Input positions inside the box, in ascending order."""
+        ...
+
+    def disc(self, cx: float, cy: float, inner: float, outer: float) -> Disc:
+        """Storage positions within planar `outer` of (cx, cy) (see `PackedRtree.disc`)."""
         ...
 
 
-class StrTreeIndex:
+class _BoxDisc(ABC):
+    """`disc` and `order` for an index that can only answer boxes: every candidate of the
+    disc's box is an edge point, measured one by one (storage order = input order)."""
+
+    _e: F64
+    _n: F64
+
+    def _init_points(self, easting: F64, northing: F64) -> None:
+        self._e = np.ascontiguousarray(easting, dtype=np.float64)
+        self._n = np.ascontiguousarray(northing, dtype=np.float64)
+        self.order: Rows = np.arange(len(easting), dtype=np.intp)
+
+    @abstractmethod
+    def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
+        """Input positions inside the box, ascending."""
+
+    def disc(self, cx: float, cy: float, inner: float, outer: float) -> Disc:
+        """Storage positions within planar `outer`, all as edge points."""
+        pos = self.query_box(cx - outer, cy - outer, cx + outer, cy + outer)
+        planar = np.hypot(self._e.take(pos) - cx, self._n.take(pos) - cy)
+        keep = planar <= outer
+        return Disc(len(self.order), _NONE, _NONE, pos[keep], planar[keep])
+
+
+class StrTreeIndex(_BoxDisc):
     """shapely STRtree over points; a box query returns positions (never geometries)."""
 
     def __init__(self, easting: npt.NDArray[np.float64], northing: npt.NDArray[np.float64]):
+        self._init_points(easting, northing)
         self._tree = shapely.STRtree(shapely.points(easting, northing), node_capacity=10)
 
     def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
@@ -41,10 +83,11 @@ class StrTreeIndex:
         return hits.astype(np.intp, copy=False)
 
 
-class RtreeIndex:
+class RtreeIndex(_BoxDisc):
     """libspatialindex R*-tree, bulk-loaded from arrays (points as degenerate boxes)."""
 
     def __init__(self, easting: npt.NDArray[np.float64], northing: npt.NDArray[np.float64]):
+        self._init_points(easting, northing)
         coords = np.column_stack([easting, northing]).astype(np.float64)
         ids = np.arange(len(easting), dtype=np.int64)
         props = rtree_index.Property()
@@ -69,12 +112,11 @@ class RtreeIndex:
         return ids.astype(np.intp, copy=False)
 
 
-class ScanIndex:
+class ScanIndex(_BoxDisc):
     """No index: a numpy scan over every row (the brute-force reference and baseline)."""
 
     def __init__(self, easting: npt.NDArray[np.float64], northing: npt.NDArray[np.float64]):
-        self._e = easting
-        self._n = northing
+        self._init_points(easting, northing)
 
     def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
         """Row positions inside the box, ascending."""
@@ -82,7 +124,8 @@ class ScanIndex:
         return np.flatnonzero(inside)
 
 
-BACKENDS: dict[str, type[StrTreeIndex] | type[RtreeIndex] | type[ScanIndex]] = {
+BACKENDS: dict[str, type[PackedRtree] | type[StrTreeIndex] | type[RtreeIndex] | type[ScanIndex]] = {
+    "packed": PackedRtree,
     "strtree": StrTreeIndex,
     "rtree": RtreeIndex,
     "scan": ScanIndex,

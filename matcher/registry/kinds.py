@@ -1,0 +1,148 @@
+"""Per (DPV, lot): the listings that could ever take a referral, with what each accepts.
+
+A referral is for one DPV and lot, and a listing suspended or barred, not registered with
+Ofsted, under an excluding alert, without a vacancy or without a ceiling for the lot can
+take no referral of that kind at all. So each (DPV, lot) gets its own table of the others,
+built once per snapshot, and a shortlist walks only its own kind: a London residential
+query never touches a fostering agency or a school.
+
+Each entry carries what the listing accepts as one 64-bit word (`ACCEPT_*` bit fields:
+ages, genders, sibling group sizes, the rating thresholds it meets, whether it is inspected,
+needs) and the start dates it can take a child on (`start_lo`..`start_hi`: its vacancy is
+open, no Ofsted restriction, and one ceiling period of the lot is valid). A listing with
+two ceiling periods for the lot has one entry per period; periods never overlap, so at most
+one entry of a listing accepts any start date. The referral side of the test (which bits
+a referral requires) is `matcher.match.eligibility.required_bits`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.registry.columns import Registry
+from matcher.registry.spatial import SpatialIndex, build_spatial_index
+from matcher.vocabulary.catalogue import (
+    DPV_STATUS_CODE,
+    RATING_RANK,
+    REGISTRATION_CODE,
+    DpvStatus,
+    Need,
+    OfstedRating,
+    OfstedRegistration,
+)
+
+# Bit fields of the accept word (bit offsets).
+ACCEPT_AGE = 0  # bit a: the age a is within the listing's range (ages 0-25)
+ACCEPT_GENDER = 26  # genders_mask, 3 bits
+ACCEPT_GROUP = 29  # bit k-1: a sibling group of k fits (vacancies and max group), k 1-10
+ACCEPT_RATING = 39  # bit r-1: rated at least r (1 inadequate .. 4 outstanding), or not rated
+ACCEPT_INSPECTED = 43  # rated at all (not "not yet inspected")
+ACCEPT_NEEDS = 44  # needs_mask, 15 bits
+MAX_AGE = 25
+MAX_GROUP = 10
+RANKED = (1, 2, 3, 4)
+
+assert ACCEPT_NEEDS + len(Need) <= 64  # noqa: S101 - the layout must fit one word
+
+I32 = npt.NDArray[np.int32]
+Rows = npt.NDArray[np.intp]
+U64 = npt.NDArray[np.uint64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class KindTable:
+    """The listings of one (DPV, lot) that could take a referral, in the tree's order.
+
+    Entry p (a position of `tree`) is listing `row[p]`; `accept[p]` and
+    `start_lo[p]`..`start_hi[p]` (date ordinals) say what it accepts; `easting`/`northing`
+    are its BNG point (metres), in the same order.
+    """
+
+    tree: SpatialIndex
+    row: Rows
+    accept: U64
+    start_lo: I32
+    start_hi: I32
+    easting: F64
+    northing: F64
+
+    @property
+    def size(self) -> int:
+        """Number of entries."""
+        return len(self.row)
+
+
+def accept_words(registry: Registry, rating_rank: npt.NDArray[np.uint8]) -> U64:
+    """Per listing, the accept word (see the module docstring)."""
+    one = np.uint64(1)
+    word = np.zeros(registry.size, dtype=np.uint64)
+    for age in range(MAX_AGE + 1):
+        takes = (registry.age_min <= age) & (registry.age_max >= age)
+        word[takes] |= one << np.uint64(ACCEPT_AGE + age)
+    word |= registry.genders_mask.astype(np.uint64) << np.uint64(ACCEPT_GENDER)
+    room = np.minimum(registry.vacancies, registry.max_sibling_group.astype(np.int32))
+    for k in range(1, MAX_GROUP + 1):
+        word[room >= k] |= one << np.uint64(ACCEPT_GROUP + k - 1)
+    unrated = rating_rank == RATING_RANK[OfstedRating.NOT_YET_INSPECTED]
+    for rank in RANKED:
+        word[unrated | (rating_rank >= rank)] |= one << np.uint64(ACCEPT_RATING + rank - 1)
+    word[~unrated] |= one << np.uint64(ACCEPT_INSPECTED)
+    word |= registry.needs_mask.astype(np.uint64) << np.uint64(ACCEPT_NEEDS)
+    return word
+
+
+def can_take_any(
+    registry: Registry, alert_excluded: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Listings that some referral could reach: registered, active, no excluding alert,
+    at least one vacancy (DOMAIN rules 2-3)."""
+    registered = registry.registration == REGISTRATION_CODE[OfstedRegistration.REGISTERED]
+    active = registry.dpv_status == DPV_STATUS_CODE[DpvStatus.ACTIVE]
+    return registered & active & ~alert_excluded & (registry.vacancies >= 1)
+
+
+def build_kind(
+    registry: Registry,
+    kind: tuple[int, int],
+    possible: npt.NDArray[np.bool_],
+    accept: U64,
+    points: tuple[F64, F64],
+    backend: str,
+) -> KindTable:
+    """The table of one (DPV, lot) codes: one entry per listing and ceiling period."""
+    dpv_code, lot_code = kind
+    counts = np.diff(registry.ceilings.offsets)
+    owner = np.repeat(np.arange(registry.size, dtype=np.intp), counts)
+    period = np.flatnonzero(
+        (registry.ceil_lot == lot_code)
+        & (registry.dpv[owner] == dpv_code)
+        & ((registry.lots_mask[owner] >> lot_code) & 1 == 1)
+        & possible[owner]
+    )
+    row = owner[period]
+    start_lo = np.maximum.reduce(
+        [
+            registry.available_from[row],
+            registry.restricted_until[row] + 1,
+            registry.ceil_from[period],
+        ]
+    ).astype(np.int32)
+    start_hi = registry.ceil_to[period].astype(np.int32)
+    keep = start_lo <= start_hi
+    row, start_lo, start_hi = row[keep], start_lo[keep], start_hi[keep]
+    e, n = points[0][row], points[1][row]
+    tree = build_spatial_index(backend, e, n)
+    order = tree.order
+    return KindTable(
+        tree=tree,
+        row=np.ascontiguousarray(row[order]),
+        accept=np.ascontiguousarray(accept[row[order]]),
+        start_lo=np.ascontiguousarray(start_lo[order]),
+        start_hi=np.ascontiguousarray(start_hi[order]),
+        easting=np.ascontiguousarray(e[order]),
+        northing=np.ascontiguousarray(n[order]),
+    )

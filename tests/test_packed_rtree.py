@@ -1,4 +1,4 @@
-"""The packed R-tree: box queries equal a scan, disc queries split points exactly."""
+"""The packed R-tree: box queries equal a scan, disc queries count and select exactly."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.registry.packed_rtree import FLAT_LEAVES, LEAF_SIZE, NODE_POINTS, PackedRtree
+from matcher.registry.packed_rtree import LEAF_SIZE, NODE_LEAVES, Keep, PackedRtree
 from matcher.registry.spatial import BACKENDS, ScanIndex, build_spatial_index
 
+NODE_POINTS = LEAF_SIZE * NODE_LEAVES
 # Sizes around every boundary of the layout: empty, one point, a short last leaf, exactly
-# one node, the largest tree without a node level and the smallest with one.
+# one node, a short last node, many nodes.
 SIZES = [
     0,
     1,
@@ -20,8 +21,7 @@ SIZES = [
     LEAF_SIZE + 1,
     NODE_POINTS,
     NODE_POINTS + 3,
-    FLAT_LEAVES * LEAF_SIZE,
-    FLAT_LEAVES * LEAF_SIZE + 1,
+    20 * NODE_POINTS + 7,
 ]
 
 
@@ -37,28 +37,38 @@ def points(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("n", SIZES)
 def test_box_and_disc_queries_equal_a_scan(n: int) -> None:
-    """Every box answers the scan's rows; every disc returns each point within `outer`
-    exactly once, the whole-box ones within `inner`, with their planar distances."""
+    """Every box answers the scan's rows; a disc counts exactly the points within `inner`
+    and lists those in the band, and selects every point within `outer` once, with its
+    planar distance and band flag, keeping only those that pass a filter."""
     x, y = points(n, seed=n)
     tree, scan = PackedRtree(x, y), ScanIndex(x, y)
     rng = np.random.default_rng(1000 + n)
+    accept = rng.integers(0, 8, n).astype(np.uint64)
+    lo, hi = rng.integers(0, 5, n).astype(np.int32), rng.integers(3, 9, n).astype(np.int32)
+    stored_accept, stored_lo, stored_hi = accept[tree.order], lo[tree.order], hi[tree.order]
     for _ in range(25):
         cx, cy = rng.uniform(50_000, 700_000), rng.uniform(0, 1_250_000)
         r = float(rng.uniform(500, 300_000))
         box = (cx - r, cy - r * 0.7, cx + r * 0.6, cy + r)
         assert np.array_equal(tree.query_box(*box), scan.query_box(*box))
         inner, outer = r * 0.995, r * 1.004
-        disc = tree.disc(cx, cy, inner, outer)
-        inside = disc.inside_positions()
-        assert len(inside) == disc.inside_count
-        assert np.all(np.hypot(tree.x[inside] - cx, tree.y[inside] - cy) <= inner)
-        np.testing.assert_array_equal(
-            disc.edge_planar, np.hypot(tree.x[disc.edge] - cx, tree.y[disc.edge] - cy)
-        )
-        found = np.concatenate([inside, disc.edge])
-        assert len(np.unique(found)) == len(found)
-        truth = np.flatnonzero(np.hypot(x - cx, y - cy) <= outer)
-        assert np.array_equal(np.sort(tree.order[found]), truth)
+        planar = np.hypot(x - cx, y - cy)
+        count, band, band_planar = tree.count_disc(cx, cy, inner, outer)
+        assert count == int(np.count_nonzero(planar <= inner))
+        in_band = np.flatnonzero((planar > inner) & (planar <= outer))
+        assert np.array_equal(np.sort(tree.order[band]), in_band)
+        np.testing.assert_allclose(band_planar, planar[tree.order[band]], rtol=1e-12)
+        found = tree.select_disc(cx, cy, inner, outer)
+        assert len(np.unique(found.positions)) == len(found.positions)
+        rows = tree.order[found.positions]
+        assert np.array_equal(np.sort(rows), np.flatnonzero(planar <= outer))
+        np.testing.assert_allclose(found.planar, planar[rows], rtol=1e-12)
+        assert np.array_equal(found.band, found.planar > inner)
+        required, start = np.uint64(rng.integers(0, 8)), np.int32(rng.integers(0, 9))
+        keep = Keep(stored_accept, stored_lo, stored_hi, required, start)
+        kept = tree.order[tree.select_disc(cx, cy, inner, outer, keep).positions]
+        passes = ((accept & required) == required) & (lo <= start) & (hi >= start)
+        assert np.array_equal(np.sort(kept), np.flatnonzero((planar <= outer) & passes))
 
 
 def test_order_is_a_permutation_and_coordinates_follow_it() -> None:
@@ -76,10 +86,14 @@ def test_order_is_a_permutation_and_coordinates_follow_it() -> None:
     backend=st.sampled_from(sorted(BACKENDS)),
 )
 def test_every_backend_finds_the_same_disc(seed: int, n: int, r: float, backend: str) -> None:
-    """Whatever the backend, a disc holds the same points (in its own storage order)."""
+    """Whatever the backend, a disc counts and selects the same points (in its own
+    storage order)."""
     x, y = points(n, seed)
     index = build_spatial_index(backend, x, y)
     cx, cy = 400_000.0, 500_000.0
-    disc = index.disc(cx, cy, r * 0.99, r)
-    found = np.sort(index.order[np.concatenate([disc.inside_positions(), disc.edge])])
-    assert np.array_equal(found, np.flatnonzero(np.hypot(x - cx, y - cy) <= r))
+    planar = np.hypot(x - cx, y - cy)
+    count, band, _ = index.count_disc(cx, cy, r * 0.99, r)
+    assert count == int(np.count_nonzero(planar <= r * 0.99))
+    assert count + len(band) == int(np.count_nonzero(planar <= r))
+    found = index.select_disc(cx, cy, r * 0.99, r)
+    assert np.array_equal(np.sort(index.order[found.positions]), np.flatnonzero(planar <= r))

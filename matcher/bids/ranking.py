@@ -19,7 +19,7 @@ import numpy as np
 from matcher.bids.contract_terms import ContractTerms
 from matcher.bids.pricing import PricedBid, Pricer
 from matcher.bids.request import Bid
-from matcher.bids.scoring import BidFacts, component_values, score
+from matcher.bids.scoring import BidFacts, component_values, scores
 from matcher.bids.weights import ResolvedWeights
 from matcher.match.criteria import Criteria
 from matcher.match.eligibility import reason_bits
@@ -42,8 +42,8 @@ DEFAULT_TIE_EPSILON = 0.01
 class RankedBid:
     """A valid bid with its price, score and components.
 
-    `values` are the components' values by name; `contributions` their weighted shares of
-    the score, in the order of the weights used.
+    `values` are the components' values and `contributions` their weighted shares of the
+    score, both in the order of the weights used.
     """
 
     bid: Bid
@@ -54,7 +54,7 @@ class RankedBid:
     ceiling_pence: int
     fully_meets_needs: bool
     score: float
-    values: dict[str, float]
+    values: list[float]
     contributions: list[float]
 
 
@@ -203,47 +203,50 @@ def _score(
     pending: list[tuple[Bid, _Listing, PricedBid]],
     options: RankOptions,
 ) -> list[RankedBid]:
+    """Score every valid bid at once (component columns, see `matcher.bids.scoring`)."""
     if not pending:
         return []
     reg = index.registry
-    cheapest = min(p.exact_total for _, _, p in pending)
+    rows = np.fromiter((listing.row for _, listing, _ in pending), dtype=np.intp)
+    kpi = reg.kpi_score.take(rows)
+    needs = reg.needs_mask.take(rows).tolist()
     secondary = needs_mask(options.secondary_needs)
-    out: list[RankedBid] = []
-    for bid, listing, priced in pending:
-        row = listing.row
-        listing_needs = int(reg.needs_mask[row])
-        kpi = float(reg.kpi_score[row])
-        facts = BidFacts(
-            total_cost=priced.exact_total,
-            distance_miles=listing.distance_m / METRES_PER_MILE,
-            rating=RATINGS[reg.rating[row]],
-            kpi=None if np.isnan(kpi) else kpi,
-            required_needs=criteria.needs_mask,
-            secondary_needs=secondary,
-            listing_needs=listing_needs,
+    facts = BidFacts(
+        total_cost=[priced.exact_total for _, _, priced in pending],
+        distance_miles=[listing.distance_m / METRES_PER_MILE for _, listing, _ in pending],
+        rating=[RATINGS[code] for code in reg.rating.take(rows).tolist()],
+        kpi=[None if k < 0 else k for k in np.where(np.isnan(kpi), -1.0, kpi).tolist()],
+        listing_needs=needs,
+        in_area=[listing.in_area for _, listing, _ in pending],
+        open_alert_severity=reg.open_alert_max_severity.take(rows).tolist(),
+        days_late=[
+            max(0, _start_day(bid, listing) - criteria.start_date) for bid, listing, _ in pending
+        ],
+        preferred=[bid.listing_id in options.preferred_listing_ids for bid, _, _ in pending],
+        required_needs=criteria.needs_mask,
+        secondary_needs=secondary,
+        start_tolerance_days=options.start_tolerance_days,
+    )
+    columns = component_values(facts)
+    totals, contributions = scores(columns, options.weights)
+    values = list(zip(*(columns[name] for name in options.weights.weights), strict=True))
+    return [
+        RankedBid(
+            bid=bid,
+            row=listing.row,
+            distance_m=listing.distance_m,
             in_area=listing.in_area,
-            open_alert_severity=int(reg.open_alert_max_severity[row]),
-            days_late=max(0, _start_day(bid, listing) - criteria.start_date),
-            start_tolerance_days=options.start_tolerance_days,
-            preferred=bid.listing_id in options.preferred_listing_ids,
+            price=priced,
+            ceiling_pence=listing.ceiling_pence,
+            fully_meets_needs=(secondary & listing_needs) == secondary,
+            score=total,
+            values=list(value),
+            contributions=contribution,
         )
-        values = component_values(facts, cheapest)
-        value, contributions = score(values, options.weights)
-        out.append(
-            RankedBid(
-                bid=bid,
-                row=row,
-                distance_m=listing.distance_m,
-                in_area=listing.in_area,
-                price=priced,
-                ceiling_pence=listing.ceiling_pence,
-                fully_meets_needs=(secondary & listing_needs) == secondary,
-                score=value,
-                values=values,
-                contributions=contributions,
-            )
+        for (bid, listing, priced), listing_needs, total, value, contribution in zip(
+            pending, needs, totals, values, contributions, strict=True
         )
-    return out
+    ]
 
 
 def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.bids.ranking import RankedBid, RejectedBid
@@ -163,8 +164,28 @@ def rank_body(
 def ranked_entries(
     index: RegistryIndex, ranked: list[RankedBid], names: list[str], weights: list[float]
 ) -> list[dict[str, Any]]:
-    """The ranked bids as reported (`RankedBidOut` fields, in order), rank 1 first."""
+    """The ranked bids as reported (`RankedBidOut` fields, in order), rank 1 first.
+
+    A component's entry depends only on its value (the weight and the weights' total are
+    the request's), and most components take few values (ratings, flags, severities), so
+    equal entries are built once per answer and shared; the answer is never mutated.
+    """
     reg = index.registry
+    built: dict[tuple[str, float], dict[str, float]] = {}
+
+    def component(name: str, weight: float, value: float, contribution: float) -> dict[str, float]:
+        entry = built.get((name, value))
+        if entry is None:
+            entry = {
+                "value": round(value, 6),
+                "weight": weight,
+                "contribution": round(contribution, 6),
+            }
+            built[(name, value)] = entry
+        return entry
+
+    rows = np.fromiter((r.row for r in ranked), dtype=np.intp, count=len(ranked))
+    ratings = reg.rating.take(rows).tolist()
     return [
         {
             "rank": rank,
@@ -175,20 +196,18 @@ def ranked_entries(
             "listing_name": reg.names[r.row],
             "distance_miles": miles(r.distance_m),
             "in_area": r.in_area,
-            "ofsted_rating": RATING_CODES[reg.rating[r.row]],
+            "ofsted_rating": RATING_CODES[rating],
             "fully_meets_needs": r.fully_meets_needs,
             "price": price_out(r),
             "score": round(r.score, 6),
             "components": {
-                name: {
-                    "value": round(r.values[name], 6),
-                    "weight": weight,
-                    "contribution": round(contribution, 6),
-                }
-                for name, weight, contribution in zip(names, weights, r.contributions, strict=True)
+                name: component(name, weight, value, contribution)
+                for name, weight, value, contribution in zip(
+                    names, weights, r.values, r.contributions, strict=True
+                )
             },
         }
-        for rank, r in enumerate(ranked, start=1)
+        for rank, (r, rating) in enumerate(zip(ranked, ratings, strict=True), start=1)
     ]
 
 

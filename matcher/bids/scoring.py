@@ -29,57 +29,62 @@ NEUTRAL = 0.5
 
 @dataclass(frozen=True, slots=True)
 class BidFacts:
-    """What the score of one valid bid depends on."""
+    """What the scores of a referral's valid bids depend on: one entry per bid in each list,
+    and the referral's own needs and start tolerance."""
 
-    total_cost: Decimal
-    distance_miles: float
-    rating: OfstedRating
-    kpi: float | None
+    total_cost: list[Decimal]
+    distance_miles: list[float]
+    rating: list[OfstedRating]
+    kpi: list[float | None]
+    listing_needs: list[int]
+    in_area: list[bool]
+    open_alert_severity: list[int]
+    days_late: list[int]
+    preferred: list[bool]
     required_needs: int
     secondary_needs: int
-    listing_needs: int
-    in_area: bool
-    open_alert_severity: int
-    days_late: int
     start_tolerance_days: int
-    preferred: bool
 
 
-def _popcount(mask: int) -> int:
-    return mask.bit_count()
+def component_values(facts: BidFacts) -> dict[str, list[float]]:
+    """Each component's value in [0, 1], for every bid (component -> one value per bid)."""
+    cheapest = min(facts.total_cost)
+    secondary, required = facts.secondary_needs, facts.required_needs
+    tolerance = facts.start_tolerance_days + 1
 
+    def fit(listing: int) -> float:
+        if secondary:
+            return (secondary & listing).bit_count() / secondary.bit_count()
+        if required and listing:
+            return required.bit_count() / listing.bit_count()
+        return NEUTRAL
 
-def component_values(facts: BidFacts, cheapest: Decimal) -> dict[str, float]:
-    """Each component's value in [0, 1] for one bid."""
-    price = float(cheapest / facts.total_cost) if facts.total_cost > 0 else 1.0
-    distance = math.exp(-math.log(2) * facts.distance_miles / DISTANCE_HALF_MILES)
-    if facts.secondary_needs:
-        fit = _popcount(facts.secondary_needs & facts.listing_needs) / _popcount(
-            facts.secondary_needs
-        )
-    elif facts.required_needs and facts.listing_needs:
-        fit = _popcount(facts.required_needs) / _popcount(facts.listing_needs)
-    else:
-        fit = NEUTRAL
-    start = 1.0
-    if facts.days_late > 0:
-        start = 1.0 - facts.days_late / (facts.start_tolerance_days + 1)
     return {
-        "price": min(1.0, max(0.0, price)),
-        "distance": distance,
-        "ofsted": OFSTED_VALUE[facts.rating],
-        "quality": NEUTRAL if facts.kpi is None else facts.kpi,
-        "needs_fit": fit,
-        "in_area": 1.0 if facts.in_area else 0.0,
-        "safeguarding": SAFEGUARDING_VALUE[facts.open_alert_severity],
-        "start_date": max(0.0, start),
-        "preference": 1.0 if facts.preferred else 0.0,
+        "price": [
+            min(1.0, max(0.0, float(cheapest / total) if total > 0 else 1.0))
+            for total in facts.total_cost
+        ],
+        "distance": [
+            math.exp(-math.log(2) * miles / DISTANCE_HALF_MILES) for miles in facts.distance_miles
+        ],
+        "ofsted": [OFSTED_VALUE[rating] for rating in facts.rating],
+        "quality": [NEUTRAL if kpi is None else kpi for kpi in facts.kpi],
+        "needs_fit": [fit(listing) for listing in facts.listing_needs],
+        "in_area": [1.0 if inside else 0.0 for inside in facts.in_area],
+        "safeguarding": [SAFEGUARDING_VALUE[s] for s in facts.open_alert_severity],
+        "start_date": [
+            max(0.0, 1.0 - late / tolerance) if late > 0 else 1.0 for late in facts.days_late
+        ],
+        "preference": [1.0 if preferred else 0.0 for preferred in facts.preferred],
     }
 
 
-def score(values: dict[str, float], weights: ResolvedWeights) -> tuple[float, list[float]]:
-    """The weighted mean, and each component's contribution (in `weights` order): the
-    contributions sum to the score."""
+def scores(
+    values: dict[str, list[float]], weights: ResolvedWeights
+) -> tuple[list[float], list[list[float]]]:
+    """Per bid, the weighted mean and each component's contribution (in `weights` order):
+    the contributions sum to the score."""
     total = weights.total
-    contributions = [values[name] * w / total for name, w in weights.weights.items()]
-    return math.fsum(contributions), contributions
+    columns = [[v * w / total for v in values[name]] for name, w in weights.weights.items()]
+    rows = [list(row) for row in zip(*columns, strict=True)]
+    return [math.fsum(row) for row in rows], rows

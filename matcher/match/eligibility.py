@@ -56,49 +56,49 @@ Check = Callable[[RegistryIndex, Rows, Criteria], npt.NDArray[np.bool_]]
 
 
 def _dpv(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.dpv[rows] != DPV_CODE[c.dpv]
+    return ix.registry.dpv.take(rows) != DPV_CODE[c.dpv]
 
 
 def _lot(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return (ix.registry.lots_mask[rows] & c.lot_bit) == 0
+    return (ix.registry.lots_mask.take(rows) & c.lot_bit) == 0
 
 
 def _gender(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return (ix.registry.genders_mask[rows] & c.gender_bit) == 0
+    return (ix.registry.genders_mask.take(rows) & c.gender_bit) == 0
 
 
 def _age(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return (ix.registry.age_min[rows] > c.age) | (ix.registry.age_max[rows] < c.age)
+    return (ix.registry.age_min.take(rows) > c.age) | (ix.registry.age_max.take(rows) < c.age)
 
 
 def _needs(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return (ix.registry.needs_mask[rows] & c.needs_mask) != c.needs_mask
+    return (ix.registry.needs_mask.take(rows) & c.needs_mask) != c.needs_mask
 
 
 def _sibling(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.max_sibling_group[rows] < c.sibling_group_size
+    return ix.registry.max_sibling_group.take(rows) < c.sibling_group_size
 
 
 def _vacancy(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.vacancies[rows] < c.sibling_group_size
+    return ix.registry.vacancies.take(rows) < c.sibling_group_size
 
 
 def _available(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.available_from[rows] > c.start_date
+    return ix.registry.available_from.take(rows) > c.start_date
 
 
 def _restricted(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return ix.registry.restricted_until[rows] >= c.start_date
+    return ix.registry.restricted_until.take(rows) >= c.start_date
 
 
 def _rating(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
-    return (ix.registry.rating[rows] != _NYI) & (ix.rating_rank[rows] < c.min_rating_rank)
+    return (ix.registry.rating.take(rows) != _NYI) & (ix.rating_rank.take(rows) < c.min_rating_rank)
 
 
 def _not_inspected(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
     if c.accept_not_yet_inspected:
         return np.zeros(len(rows), dtype=bool)
-    return ix.registry.rating[rows] == _NYI
+    return ix.registry.rating.take(rows) == _NYI
 
 
 def _ceiling(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
@@ -154,21 +154,6 @@ def reason_bits(index: RegistryIndex, rows: Rows, criteria: Criteria) -> Bits:
     return bits
 
 
-def eligible_positions(index: RegistryIndex, rows: Rows, criteria: Criteria) -> Rows:
-    """Positions (into `rows`) of the rows meeting every criterion but distance.
-
-    Same criteria as `reason_bits`, but each check runs only on the rows that passed the
-    previous ones, so a dense candidate set shrinks fast; reasons are then computed only
-    for the excluded rows an answer actually explains.
-    """
-    keep = np.flatnonzero(index.static_bits[rows] == 0)
-    for _reason, check in CHECKS:
-        if len(keep) == 0:
-            break
-        keep = keep[~check(index, rows[keep], criteria)]
-    return keep
-
-
 def required_bits(criteria: Criteria) -> np.uint64:
     """The accept-word bits a listing must have for this referral: its age, gender, group
     size, minimum rating (and being inspected, unless uninspected settings are accepted)
@@ -190,10 +175,7 @@ def kind_eligible(
     """Which entries of the referral's kind table (at `positions`) can take it, distance and
     `exclude_listing_ids` aside: every required bit set, and the start date in the entry's
     window."""
-    ok = (kind.accept.take(positions) & required) == required
-    ok &= kind.start_lo.take(positions) <= start
-    ok &= kind.start_hi.take(positions) >= start
-    return ok
+    return kind.keep(required, start).passes(positions)
 
 
 def whole_registry_counts(

@@ -25,7 +25,6 @@ import numpy.typing as npt
 from matcher.match.criteria import Criteria
 from matcher.match.eligibility import (
     Rows,
-    kind_eligible,
     reason_bits,
     required_bits,
     whole_registry_counts,
@@ -141,9 +140,9 @@ class Within:
         """Count the listings within `radius_m`: whole R-tree nodes inside the inner planar
         bound without reading their points, the band geodesically."""
         inner, outer = planar_bounds(origin, radius_m)
-        disc = index.spatial.disc(origin.easting, origin.northing, inner, outer)
-        count = disc.inside_count + int(np.count_nonzero(disc.edge_planar <= inner))
-        band_rows = index.spatial.order.take(disc.edge[disc.edge_planar > inner])
+        tree = index.spatial
+        count, band, _ = tree.count_disc(origin.easting, origin.northing, inner, outer)
+        band_rows = tree.order.take(band)
         band_rows.sort()
         band_inside = geodesic_m(index, origin, band_rows) <= radius_m
         count += int(np.count_nonzero(band_inside))
@@ -169,33 +168,25 @@ def eligible_within(
     """
     kind = index.kinds[(DPV_CODE[criteria.dpv], LOT_CODE[criteria.lot])]
     inner, outer = planar_bounds(origin, radius_m)
-    disc = kind.tree.disc(origin.easting, origin.northing, inner, outer)
-    required = required_bits(criteria)
-    start = np.int32(criteria.start_date)
-    inside = disc.inside_positions()
-    inside = inside[kind_eligible(kind, inside, required, start)]
-    inside_planar = np.hypot(
-        kind.easting.take(inside) - origin.easting, kind.northing.take(inside) - origin.northing
-    )
-    ok = kind_eligible(kind, disc.edge, required, start)
-    edge, edge_planar = disc.edge[ok], disc.edge_planar[ok]
-    band = np.flatnonzero(edge_planar > inner)
+    keep = kind.keep(required_bits(criteria), np.int32(criteria.start_date))
+    found = kind.tree.select_disc(origin.easting, origin.northing, inner, outer, keep)
+    positions, planar = found.positions, found.planar
+    band = np.flatnonzero(found.band)
     if len(band):  # between the planar bounds: the geodesic decides
-        band_rows = kind.row.take(edge[band])
-        keep = np.ones(len(edge), dtype=bool)
-        keep[band] = (
+        band_rows = kind.row.take(positions[band])
+        keep_rows = np.ones(len(positions), dtype=bool)
+        keep_rows[band] = (
             within.band(band_rows)
             if within is not None
             else geodesic_m(index, origin, band_rows) <= radius_m
         )
-        edge, edge_planar = edge[keep], edge_planar[keep]
-    rows = np.concatenate([kind.row.take(inside), kind.row.take(edge)])
-    planar = np.concatenate([inside_planar, edge_planar])
+        positions, planar = positions[keep_rows], planar[keep_rows]
+    rows = kind.row.take(positions)
     if criteria.exclude_listing_ids:
         registry = index.registry
         excluded = [registry.row_of(lid) for lid in criteria.exclude_listing_ids]
-        keep = ~np.isin(rows, [row for row in excluded if row is not None])
-        rows, planar = rows[keep], planar[keep]
+        kept = ~np.isin(rows, [row for row in excluded if row is not None])
+        rows, planar = rows[kept], planar[kept]
     return rows, planar
 
 
@@ -233,20 +224,13 @@ def _excluded_in_disc(
     """Listings within planar q and within the radius that are not eligible, with their
     planar distances."""
     tree, origin = index.spatial, within.origin
-    disc = tree.disc(origin.easting, origin.northing, min(q, within.inner), q)
-    inside = tree.order.take(disc.inside_positions())
-    edge = tree.order.take(disc.edge)
-    edge_planar = disc.edge_planar
-    band = np.flatnonzero(edge_planar > within.inner)
+    found = tree.select_disc(origin.easting, origin.northing, min(q, within.inner), q)
+    rows, planar = tree.order.take(found.positions), found.planar
+    band = np.flatnonzero(found.band)
     if len(band):
-        keep = np.ones(len(edge), dtype=bool)
-        keep[band] = within.band(edge[band])
-        edge, edge_planar = edge[keep], edge_planar[keep]
-    inside_planar = np.hypot(
-        index.easting.take(inside) - origin.easting, index.northing.take(inside) - origin.northing
-    )
-    rows = np.concatenate([inside, edge])
-    planar = np.concatenate([inside_planar, edge_planar])
+        keep = np.ones(len(rows), dtype=bool)
+        keep[band] = within.band(rows[band])
+        rows, planar = rows[keep], planar[keep]
     if len(eligible_sorted):
         at = np.searchsorted(eligible_sorted, rows).clip(max=len(eligible_sorted) - 1)
         keep = eligible_sorted.take(at) != rows

@@ -20,6 +20,7 @@ import shapely
 import geodata
 from matcher.registry.columns import LOTS, RATINGS, Registry
 from matcher.registry.kinds import KindTable, accept_words, build_kind, can_take_any
+from matcher.registry.packed_rtree import compile_kernels
 from matcher.registry.policy import Policy
 from matcher.registry.spatial import SpatialIndex, build_spatial_index
 from matcher.vocabulary.catalogue import (
@@ -135,6 +136,7 @@ class RegistryIndex:
     ) -> RegistryIndex:
         """Project to BNG, bulk-load the R-tree and precompute the count tables."""
         started = time.perf_counter()
+        compile_kernels()
         policy = policy or Policy()
         easting, northing = geodata.to_bng(registry.lat, registry.lon)
         easting = np.ascontiguousarray(easting, dtype=np.float64)

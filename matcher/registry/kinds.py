@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.registry.columns import Registry
+from matcher.registry.packed_rtree import Keep
 from matcher.registry.spatial import SpatialIndex, build_spatial_index
 from matcher.vocabulary.catalogue import (
     DPV_STATUS_CODE,
@@ -74,6 +75,11 @@ class KindTable:
     def size(self) -> int:
         """Number of entries."""
         return len(self.row)
+
+    def keep(self, required: np.uint64, start: np.int32) -> Keep:
+        """The filter passing the entries whose accept word has every `required` bit and
+        whose window holds the start date (ordinal)."""
+        return Keep(self.accept, self.start_lo, self.start_hi, required, start)
 
 
 def accept_words(registry: Registry, rating_rank: npt.NDArray[np.uint8]) -> U64:

@@ -1,34 +1,36 @@
-"""A static R-tree over points, packed in Hilbert order and queried with numpy.
+"""A static R-tree over points, packed in Hilbert order, queried by compiled kernels.
 
 The registry never changes once loaded, so its R-tree can be packed once (Kamel and
 Faloutsos's Hilbert-packed R-tree): points sorted along a Hilbert curve, every
 `LEAF_SIZE` consecutive points a leaf, every `NODE_LEAVES` consecutive leaves a node. A node
-is then a contiguous range of the packed points, so a query answers with *ranges* rather
-than one index per point, and the two levels of boxes are plain arrays tested in a few
-vectorised passes. Two things follow that a pointer-based R-tree (shapely's STRtree,
-libspatialindex) cannot do from Python at this speed:
+is then a contiguous range of the packed points, its box one row of an array, and a query
+is a plain loop over nodes, leaves and points (`matcher.registry.jit`) that:
 
-- a disc query separates nodes and leaves lying wholly inside an inner radius (counted or
-  expanded without testing a point) from those crossing the edge (tested point by point),
+- counts a node or leaf lying wholly within an inner radius without touching its points,
   so counting the listings within a radius costs the edge, not the area;
-- data laid out in packed order (the per-kind columns of `matcher.registry.kinds`) is read
-  with the query's ranges directly.
+- tests the points of the other boxes near the disc one by one, keeping those that pass a
+  filter on columns laid out in the same packed order (`matcher.registry.kinds`), with
+  their planar distances, in one pass.
 
 Queries use planar (British National Grid) metres; what "within" means geodesically is
-`matcher.match.radius`'s business, which passes the inner and outer planar bounds.
+`matcher.match.radius`'s business, which passes the inner and outer planar bounds: a
+point within `inner` is certainly within the radius, one beyond `outer` certainly not,
+one in between (the band) is for a geodesic to decide.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from matcher.registry.jit import kernel
+
 LEAF_SIZE = 16
 NODE_LEAVES = 32
-NODE_POINTS = LEAF_SIZE * NODE_LEAVES
-FLAT_LEAVES = 1024  # up to this many leaves, no node level
 HILBERT_ORDER = 16  # a 65,536 x 65,536 grid over the points' extent
 # Box-level decisions keep this margin (metres) from the bounds, so a point whose own
 # distance rounds differently from its box's corner is always tested on its own.
@@ -36,8 +38,45 @@ MARGIN_M = 1e-6
 
 Rows = npt.NDArray[np.intp]
 F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
-_NO_ROWS = np.empty(0, dtype=np.intp)
+U64 = npt.NDArray[np.uint64]
+Boxes = npt.NDArray[np.float64]  # shape (count, 4): min_x, min_y, max_x, max_y
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """A filter on stored points: the accept word has every `required` bit and `start`
+    lies in [lo, hi] (columns in storage order, see `matcher.registry.kinds`)."""
+
+    accept: U64
+    lo: I32
+    hi: I32
+    required: np.uint64
+    start: np.int32
+
+    def passes(self, positions: Rows) -> npt.NDArray[np.bool_]:
+        """Which stored points at `positions` pass (the compiled queries test the same)."""
+        ok = (self.accept.take(positions) & self.required) == self.required
+        ok &= self.lo.take(positions) <= self.start
+        ok &= self.hi.take(positions) >= self.start
+        return ok
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Points within `outer` of a disc: storage positions, planar distances (metres), and
+    whether each lies in the band (beyond `inner`: a geodesic decides)."""
+
+    positions: Rows
+    planar: F64
+    band: npt.NDArray[np.bool_]
+
+
+_NO_KEEP = Keep(
+    np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int32), np.zeros(1, dtype=np.int32),
+    np.uint64(0), np.int32(0),
+)  # fmt: skip
 
 
 def hilbert_keys(x: F64, y: F64, order: int = HILBERT_ORDER) -> I64:
@@ -65,55 +104,41 @@ def hilbert_keys(x: F64, y: F64, order: int = HILBERT_ORDER) -> I64:
     return key
 
 
-def _expand(ids: Rows, run: int, size: int) -> Rows:
-    """Every point position of the aligned runs `ids` (run i holds [i*run, (i+1)*run))."""
-    if len(ids) == 0:
-        return _NO_ROWS
-    positions = (ids[:, None] * run + np.arange(run)).ravel()
-    if (int(ids[-1]) + 1) * run > size:  # the last run may be short
-        positions = positions[positions < size]
-    return positions
+def boxes(x: F64, y: F64, run: int) -> Boxes:
+    """The box of every `run` consecutive points."""
+    if len(x) == 0:
+        return np.empty((0, 4), dtype=np.float64)
+    start = np.arange(0, len(x), run)
+    return np.column_stack(
+        [
+            np.minimum.reduceat(x, start),
+            np.minimum.reduceat(y, start),
+            np.maximum.reduceat(x, start),
+            np.maximum.reduceat(y, start),
+        ]
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Disc:
-    """What a disc query found, in packed positions.
-
-    The points of `whole_nodes` and `whole_leaves` lie certainly within `inner` (their whole
-    box does); `edge` are the other points within `outer`, with their planar distances
-    `edge_planar` (metres), for the caller to decide.
-    """
-
-    size: int
-    whole_nodes: Rows
-    whole_leaves: Rows
-    edge: Rows
-    edge_planar: F64
-
-    @property
-    def inside_count(self) -> int:
-        """How many points the whole nodes and leaves hold."""
-        count = len(self.whole_nodes) * NODE_POINTS + len(self.whole_leaves) * LEAF_SIZE
-        for ids, run in ((self.whole_nodes, NODE_POINTS), (self.whole_leaves, LEAF_SIZE)):
-            if len(ids) and (int(ids[-1]) + 1) * run > self.size:  # a short last run
-                count -= (int(ids[-1]) + 1) * run - self.size
-        return count
-
-    def inside_positions(self) -> Rows:
-        """Every position of the whole nodes and leaves."""
-        nodes = _expand(self.whole_nodes, NODE_POINTS, self.size)
-        leaves = _expand(self.whole_leaves, LEAF_SIZE, self.size)
-        if len(nodes) == 0:
-            return leaves
-        return np.concatenate([nodes, leaves]) if len(leaves) else nodes
+def merged(child: Boxes, run: int) -> Boxes:
+    """The box of every `run` consecutive child boxes."""
+    if len(child) == 0:
+        return child
+    start = np.arange(0, len(child), run)
+    return np.column_stack(
+        [
+            np.minimum.reduceat(child[:, 0], start),
+            np.minimum.reduceat(child[:, 1], start),
+            np.maximum.reduceat(child[:, 2], start),
+            np.maximum.reduceat(child[:, 3], start),
+        ]
+    )
 
 
 class PackedRtree:
-    """Points in Hilbert order with leaf and node boxes; every query is a few numpy passes.
+    """Points in Hilbert order with leaf and node boxes, queried by compiled loops.
 
-    `order[p]` is the original position of packed point p; `x`, `y` are the coordinates in
-    packed order (metres). A small tree (at most `FLAT_LEAVES` leaves) has no node level:
-    testing every leaf at once is then cheaper than two passes.
+    `order[p]` is the input position of stored point p; `x`, `y` are the coordinates in
+    storage order (metres).
     """
 
     def __init__(self, easting: F64, northing: F64) -> None:
@@ -122,124 +147,180 @@ class PackedRtree:
         self.x: F64 = np.ascontiguousarray(easting[self.order], dtype=np.float64)
         self.y: F64 = np.ascontiguousarray(northing[self.order], dtype=np.float64)
         self.size = len(self.order)
-        self._leaf = _Boxes.of(self.x, self.y, LEAF_SIZE, self.size)
-        self._node = (
-            None
-            if self._leaf.count <= FLAT_LEAVES
-            else _Boxes.merge(self._leaf, NODE_LEAVES, NODE_POINTS, self.size)
-        )
-
-    def _leaves_near(self, near: Rows | None = None) -> Rows:
-        """All leaves, or the leaves of the nodes `near`."""
-        if near is None:
-            return np.arange(self._leaf.count, dtype=np.intp)
-        return _expand(near, NODE_LEAVES, self._leaf.count)
+        self._leaves = boxes(self.x, self.y, LEAF_SIZE)
+        self._nodes = merged(self._leaves, NODE_LEAVES)
 
     def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
-        """Original positions of the points inside the box, ascending (`SpatialIndex`)."""
-        leaves = self._leaves_near(
-            None
-            if self._node is None
-            else np.flatnonzero(self._node.meets_box(min_e, min_n, max_e, max_n))
-        )
-        leaves = leaves[self._leaf.meets_box(min_e, min_n, max_e, max_n, leaves)]
-        pos = _expand(leaves, LEAF_SIZE, self.size)
-        x, y = self.x.take(pos), self.y.take(pos)
-        pos = pos[(x >= min_e) & (x <= max_e) & (y >= min_n) & (y <= max_n)]
-        rows = self.order.take(pos)
+        """Input positions of the points inside the box, ascending (`SpatialIndex`)."""
+        stored = _box_query(self._nodes, self._leaves, self.x, self.y, min_e, min_n, max_e, max_n)
+        rows = self.order.take(stored)
         rows.sort()
         return rows
 
-    def disc(self, cx: float, cy: float, inner: float, outer: float) -> Disc:
-        """Points within planar distance `outer` of (cx, cy), those within `inner` by boxes.
-
-        A node or leaf whose farthest corner is within `inner` is taken whole; one whose
-        nearest point is beyond `outer` is dropped; the points of the leaves in between
-        are measured one by one.
-        """
-        inner2 = max(inner - MARGIN_M, 0.0) ** 2
-        outer2 = (outer + MARGIN_M) ** 2
-        centre = np.array((cx, cy))
-        whole_nodes = _NO_ROWS
-        leaves = None
-        if self._node is not None:
-            near, far = self._node.distances2(centre)
-            whole_nodes = np.flatnonzero(far <= inner2)
-            leaves = self._leaves_near(np.flatnonzero((near <= outer2) & (far > inner2)))
-        near, far = self._leaf.distances2(centre, leaves)
-        if leaves is None:
-            whole_leaves = np.flatnonzero(far <= inner2)
-            open_leaves = np.flatnonzero((near <= outer2) & (far > inner2))
-        else:
-            whole_leaves = leaves[far <= inner2]
-            open_leaves = leaves[(near <= outer2) & (far > inner2)]
-        edge = _expand(open_leaves, LEAF_SIZE, self.size)
-        planar = np.hypot(self.x.take(edge) - cx, self.y.take(edge) - cy)
-        keep = planar <= outer
-        return Disc(self.size, whole_nodes, whole_leaves, edge[keep], planar[keep])
-
-
-@dataclass(frozen=True, slots=True)
-class _Boxes:
-    """Bounding boxes of consecutive runs of packed points: [start, end) and extent.
-
-    `mins[i]` is (min_x, min_y) and `negmax[i]` is (-max_x, -max_y): with the maxima
-    negated, each distance or overlap test is a couple of whole-array operations (numpy's
-    per-call cost, not the arithmetic, is what a query pays here).
-    """
-
-    start: I64
-    end: I64
-    mins: npt.NDArray[np.float64]  # shape (count, 2)
-    negmax: npt.NDArray[np.float64]  # shape (count, 2)
-
-    @property
-    def count(self) -> int:
-        return len(self.start)
-
-    @classmethod
-    def of(cls, x: F64, y: F64, run: int, size: int) -> _Boxes:
-        """Boxes of every `run` consecutive points."""
-        start = np.arange(0, size, run, dtype=np.int64)
-        if size == 0:
-            empty = np.empty((0, 2), dtype=np.float64)
-            return cls(start, start.copy(), empty, empty.copy())
-        mins = np.column_stack([np.minimum.reduceat(x, start), np.minimum.reduceat(y, start)])
-        maxs = np.column_stack([np.maximum.reduceat(x, start), np.maximum.reduceat(y, start)])
-        return cls(start=start, end=np.minimum(start + run, size), mins=mins, negmax=-maxs)
-
-    @classmethod
-    def merge(cls, child: _Boxes, run: int, points: int, size: int) -> _Boxes:
-        """Boxes of every `run` consecutive child boxes (`points` points each, at most)."""
-        first = np.arange(0, child.count, run, dtype=np.int64)
-        if child.count == 0:
-            return child
-        return cls(
-            start=child.start[first],
-            end=np.minimum(child.start[first] + points, size),
-            mins=np.minimum.reduceat(child.mins, first, axis=0),
-            negmax=np.minimum.reduceat(child.negmax, first, axis=0),
+    def count_disc(self, cx: float, cy: float, inner: float, outer: float) -> tuple[int, Rows, F64]:
+        """How many points lie within planar `inner` of (cx, cy), and the storage positions
+        and planar distances of those beyond it but within `outer` (the band)."""
+        count, band, planar = _count_disc(
+            self._nodes, self._leaves, self.x, self.y, cx, cy, inner, outer
         )
+        return int(count), band, planar
 
-    def meets_box(
-        self, min_x: float, min_y: float, max_x: float, max_y: float, which: Rows | None = None
-    ) -> npt.NDArray[np.bool_]:
-        """Which boxes (all, or those in `which`) intersect the query box."""
-        mins = self.mins if which is None else self.mins.take(which, axis=0)
-        negmax = self.negmax if which is None else self.negmax.take(which, axis=0)
-        ok = (mins <= (max_x, max_y)) & (negmax <= (-min_x, -min_y))
-        return ok[:, 0] & ok[:, 1]
-
-    def distances2(self, centre: F64, which: Rows | None = None) -> tuple[F64, F64]:
-        """Squared distance from `centre` (x, y) to each box's nearest point and farthest
-        corner (all boxes, or those in `which`)."""
-        mins = self.mins if which is None else self.mins.take(which, axis=0)
-        negmax = self.negmax if which is None else self.negmax.take(which, axis=0)
-        below = mins - centre  # > 0: the point is below the box on that axis
-        above = negmax + centre  # > 0: above it
-        near = np.maximum(np.maximum(below, above), 0.0)
-        far = np.minimum(below, above)  # minus the distance to the farther side
-        return np.square(near) @ _ONES, np.square(far) @ _ONES
+    def select_disc(
+        self, cx: float, cy: float, inner: float, outer: float, keep: Keep | None = None
+    ) -> Found:
+        """The points within planar `outer` of (cx, cy) that pass `keep` (all when None)."""
+        k = _NO_KEEP if keep is None else keep
+        positions, planar, band = _select_disc(
+            self._nodes, self._leaves, self.x, self.y, cx, cy, inner, outer,
+            k.accept, k.lo, k.hi, k.required, k.start, keep is not None,
+        )  # fmt: skip
+        return Found(positions, planar, band)
 
 
-_ONES = np.ones(2)
+@functools.cache
+def compile_kernels() -> None:
+    """Compile (or load from numba's cache) every query kernel now, on a tiny tree, so that
+    no request pays for it: runs once per process, when the first index is built."""
+    points = np.arange(40, dtype=np.float64)
+    tree = PackedRtree(points, points)
+    tree.query_box(0.0, 0.0, 10.0, 10.0)
+    tree.count_disc(5.0, 5.0, 3.0, 4.0)
+    tree.select_disc(5.0, 5.0, 3.0, 4.0)
+    words = np.zeros(40, dtype=np.uint64)
+    dates = np.zeros(40, dtype=np.int32)
+    tree.select_disc(5.0, 5.0, 3.0, 4.0, Keep(words, dates, dates, np.uint64(0), np.int32(0)))
+
+
+@kernel
+def _box_class(
+    box: Boxes, i: int, cx: float, cy: float, inner2: float, outer2: float
+) -> int:  # pragma: no cover - compiled
+    """0: box i lies beyond outer; 2: wholly within inner; 1: it meets the band."""
+    gap_x = max(box[i, 0] - cx, cx - box[i, 2], 0.0)
+    gap_y = max(box[i, 1] - cy, cy - box[i, 3], 0.0)
+    if gap_x * gap_x + gap_y * gap_y > outer2:
+        return 0
+    far_x = max(cx - box[i, 0], box[i, 2] - cx)
+    far_y = max(cy - box[i, 1], box[i, 3] - cy)
+    return 2 if far_x * far_x + far_y * far_y <= inner2 else 1
+
+
+@kernel
+def _count_disc(
+    nodes: Boxes, leaves: Boxes, x: F64, y: F64, cx: float, cy: float, inner: float, outer: float
+) -> tuple[int, Rows, F64]:  # pragma: no cover - compiled
+    inner2 = max(inner - MARGIN_M, 0.0) ** 2
+    outer2 = (outer + MARGIN_M) ** 2
+    n = x.shape[0]
+    band = np.empty(n, dtype=np.intp)
+    planar = np.empty(n, dtype=np.float64)
+    count = 0
+    found = 0
+    for node in range(nodes.shape[0]):
+        where = _box_class(nodes, node, cx, cy, inner2, outer2)
+        if where == 0:
+            continue
+        first = node * NODE_LEAVES
+        last = min(first + NODE_LEAVES, leaves.shape[0])
+        if where == 2:
+            count += min(last * LEAF_SIZE, n) - first * LEAF_SIZE
+            continue
+        for leaf in range(first, last):
+            at = _box_class(leaves, leaf, cx, cy, inner2, outer2)
+            if at == 0:
+                continue
+            p0 = leaf * LEAF_SIZE
+            p1 = min(p0 + LEAF_SIZE, n)
+            if at == 2:
+                count += p1 - p0
+                continue
+            for p in range(p0, p1):
+                d = math.hypot(x[p] - cx, y[p] - cy)
+                if d <= inner:
+                    count += 1
+                elif d <= outer:
+                    band[found] = p
+                    planar[found] = d
+                    found += 1
+    return count, band[:found].copy(), planar[:found].copy()
+
+
+@kernel
+def _select_disc(
+    nodes: Boxes,
+    leaves: Boxes,
+    x: F64,
+    y: F64,
+    cx: float,
+    cy: float,
+    inner: float,
+    outer: float,
+    accept: U64,
+    lo: I32,
+    hi: I32,
+    required: np.uint64,
+    start: np.int32,
+    use_keep: bool,
+) -> tuple[Rows, F64, npt.NDArray[np.bool_]]:  # pragma: no cover - compiled
+    inner2 = max(inner - MARGIN_M, 0.0) ** 2
+    outer2 = (outer + MARGIN_M) ** 2
+    n = x.shape[0]
+    positions = np.empty(n, dtype=np.intp)
+    planar = np.empty(n, dtype=np.float64)
+    band = np.empty(n, dtype=np.bool_)
+    found = 0
+    for node in range(nodes.shape[0]):
+        where = _box_class(nodes, node, cx, cy, inner2, outer2)
+        if where == 0:
+            continue
+        first = node * NODE_LEAVES
+        last = min(first + NODE_LEAVES, leaves.shape[0])
+        for leaf in range(first, last):
+            at = 2 if where == 2 else _box_class(leaves, leaf, cx, cy, inner2, outer2)
+            if at == 0:
+                continue
+            p0 = leaf * LEAF_SIZE
+            p1 = min(p0 + LEAF_SIZE, n)
+            for p in range(p0, p1):
+                if use_keep and (
+                    (accept[p] & required) != required or lo[p] > start or hi[p] < start
+                ):
+                    continue
+                d = math.hypot(x[p] - cx, y[p] - cy)
+                if at == 1 and d > outer:
+                    continue
+                positions[found] = p
+                planar[found] = d
+                band[found] = at == 1 and d > inner
+                found += 1
+    return positions[:found].copy(), planar[:found].copy(), band[:found].copy()
+
+
+@kernel
+def _box_query(
+    nodes: Boxes,
+    leaves: Boxes,
+    x: F64,
+    y: F64,
+    min_x: float,
+    min_y: float,
+    max_x: float,
+    max_y: float,
+) -> Rows:  # pragma: no cover - compiled
+    n = x.shape[0]
+    out = np.empty(n, dtype=np.intp)
+    found = 0
+    for node in range(nodes.shape[0]):
+        if (nodes[node, 0] > max_x or nodes[node, 2] < min_x or nodes[node, 1] > max_y
+                or nodes[node, 3] < min_y):  # fmt: skip
+            continue
+        first = node * NODE_LEAVES
+        for leaf in range(first, min(first + NODE_LEAVES, leaves.shape[0])):
+            if (leaves[leaf, 0] > max_x or leaves[leaf, 2] < min_x or leaves[leaf, 1] > max_y
+                    or leaves[leaf, 3] < min_y):  # fmt: skip
+                continue
+            for p in range(leaf * LEAF_SIZE, min(leaf * LEAF_SIZE + LEAF_SIZE, n)):
+                if min_x <= x[p] <= max_x and min_y <= y[p] <= max_y:
+                    out[found] = p
+                    found += 1
+    return out[:found].copy()

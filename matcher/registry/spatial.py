@@ -1,8 +1,8 @@
 """R-tree spatial indexes over British National Grid points; queries return row positions.
 
 Interchangeable backends, all R-trees bulk-loaded from numpy arrays:
-- `PackedRtree` (`matcher.registry.packed_rtree`, the default): Hilbert-packed, queried in
-  numpy, answering a disc with whole ranges for what lies certainly inside;
+- `PackedRtree` (`matcher.registry.packed_rtree`, the default): Hilbert-packed, queried by
+  compiled loops that count whole boxes inside a disc and filter points as they go;
 - `StrTreeIndex`: shapely's STRtree (Sort-Tile-Recursive), queried with one box;
 - `RtreeIndex`: libspatialindex through `rtree`, bulk-loaded from arrays and queried with
   the vectorised `intersection_v`;
@@ -10,8 +10,8 @@ and `ScanIndex`, no index at all, as the reference. `benchmarks/core.py` times t
 by side; every backend is tested to give identical answers.
 
 Each keeps its points in a storage order (`order[p]` is the input position of stored point
-p): `query_box` answers input positions, `disc` answers storage positions, so data laid out
-in storage order (`matcher.registry.kinds`) is read with them directly.
+p): `query_box` answers input positions, the disc queries answer storage positions, so data
+laid out in storage order (`matcher.registry.kinds`) is read with them directly.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ import numpy.typing as npt
 import shapely
 from rtree import index as rtree_index
 
-from matcher.registry.packed_rtree import Disc, PackedRtree
+from matcher.registry.packed_rtree import Found, Keep, PackedRtree
 
 Rows = npt.NDArray[np.intp]
 F64 = npt.NDArray[np.float64]
-_NONE = np.empty(0, dtype=np.intp)
 
 
 class SpatialIndex(Protocol):
@@ -40,14 +39,20 @@ class SpatialIndex(Protocol):
         """Input positions inside the box, in ascending order."""
         ...
 
-    def disc(self, cx: float, cy: float, inner: float, outer: float) -> Disc:
-        """Storage positions within planar `outer` of (cx, cy) (see `PackedRtree.disc`)."""
+    def count_disc(self, cx: float, cy: float, inner: float, outer: float) -> tuple[int, Rows, F64]:
+        """Points within planar `inner`, counted; those in (inner, outer], listed."""
+        ...
+
+    def select_disc(
+        self, cx: float, cy: float, inner: float, outer: float, keep: Keep | None = None
+    ) -> Found:
+        """Storage positions within planar `outer` passing `keep`, with distances."""
         ...
 
 
 class _BoxDisc(ABC):
-    """`disc` and `order` for an index that can only answer boxes: every candidate of the
-    disc's box is an edge point, measured one by one (storage order = input order)."""
+    """The disc queries for an index that can only answer boxes: every point of the disc's
+    box is measured (storage order = input order)."""
 
     _e: F64
     _n: F64
@@ -61,12 +66,27 @@ class _BoxDisc(ABC):
     def query_box(self, min_e: float, min_n: float, max_e: float, max_n: float) -> Rows:
         """Input positions inside the box, ascending."""
 
-    def disc(self, cx: float, cy: float, inner: float, outer: float) -> Disc:
-        """Storage positions within planar `outer`, all as edge points."""
+    def _near(self, cx: float, cy: float, outer: float) -> tuple[Rows, F64]:
         pos = self.query_box(cx - outer, cy - outer, cx + outer, cy + outer)
         planar = np.hypot(self._e.take(pos) - cx, self._n.take(pos) - cy)
         keep = planar <= outer
-        return Disc(len(self.order), _NONE, _NONE, pos[keep], planar[keep])
+        return pos[keep], planar[keep]
+
+    def count_disc(self, cx: float, cy: float, inner: float, outer: float) -> tuple[int, Rows, F64]:
+        """Points within planar `inner`, counted; those in (inner, outer], listed."""
+        pos, planar = self._near(cx, cy, outer)
+        band = planar > inner
+        return int(np.count_nonzero(~band)), pos[band], planar[band]
+
+    def select_disc(
+        self, cx: float, cy: float, inner: float, outer: float, keep: Keep | None = None
+    ) -> Found:
+        """Storage positions within planar `outer` passing `keep`, with distances."""
+        pos, planar = self._near(cx, cy, outer)
+        if keep is not None:
+            ok = keep.passes(pos)
+            pos, planar = pos[ok], planar[ok]
+        return Found(pos, planar, planar > inner)
 
 
 class StrTreeIndex(_BoxDisc):

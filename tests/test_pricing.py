@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from matcher.bids.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
-from matcher.bids.pricing import price_bid
+from matcher.bids.pricing import Pricer, price_bid
 from matcher.vocabulary.catalogue import Dpv, ServiceUnit
 from matcher.vocabulary.money import MoneyStr, format_pence, to_pence
 
@@ -104,3 +104,20 @@ def test_money_fast_paths_equal_decimal_arithmetic(whole: int, decimals: str) ->
     pence = int((exact * 100).to_integral_value(rounding=ROUND_HALF_UP))
     assert to_pence(canonical) == to_pence(text) == pence
     assert to_pence(f"-{canonical}") == -pence
+
+
+@given(
+    fee=st.integers(1, 10**11),
+    children=st.integers(1, 10),
+    weeks=st.integers(1, 520),
+    sibling=st.sampled_from(["0", "5", "2.5", "12.345", "100", "60", "0.000001"]),
+    long_stay=st.sampled_from(["0", "3", "5", "7.75", "99.99", "1.2345678"]),
+)
+def test_integer_pricing_equals_decimal_pricing(
+    fee: int, children: int, weeks: int, sibling: str, long_stay: str
+) -> None:
+    """A bid without services is priced in integers: every figure and the exact total are
+    those of the Decimal arithmetic (percentages beyond 6 places go to Decimal anyway)."""
+    terms = ContractTerms(Decimal(sibling), 2, Decimal(long_stay), 39)
+    pricer = Pricer.of(terms, children, weeks)
+    assert pricer.price(fee, []) == pricer._in_decimals(fee, [])

@@ -1,9 +1,20 @@
 """One registry size of the in-process suite, measured in its own process (so RSS is per size).
 
-Order: generate the seeded registry, build the STRtree index (timed, then RSS), build the
-rtree-backed index, compute what `load_snapshot` adds (snapshot version hash, listing
-authorities), then check that every path gives the same answer for every referral, and
-only then time each operation over the fixed referrals, warmed up first.
+Order: generate the seeded registry, build the default index (packed R-trees; timed, then
+RSS), build the STRtree- and rtree-backed indexes, compute what `load_snapshot` adds
+(snapshot version hash, listing authorities), then check that every path gives the same
+answer for every referral, and only then time each operation over the fixed referrals,
+warmed up first.
+
+Operations (per call, CPU-bound, one thread):
+- `shortlist_index` / `_strtree` / `_rtree`: the core `shortlist` (index + criteria in,
+  result rows out) on each backend; `shortlist_bruteforce`: the same over every row;
+- `matcher_shortlist`: `Matcher.shortlist_answer(request).json()`, the request model in and
+  the answer as served (the response model's bytes) out;
+- `matcher_shortlist_model`: `Matcher.shortlist(request)`, the validated pydantic model;
+- `matcher_shortlist_json`: raw bytes in (parsed and validated), answer bytes out;
+- `rank_price_50`, `rank_best_match_50`: `Matcher.rank_answer(request).json()` with ~50
+  bids (full explanation: price breakdown, every component).
 """
 
 from __future__ import annotations
@@ -41,13 +52,15 @@ def measure_size(
     out["generate_s"] = round(time.perf_counter() - t, 3)
     out["rss_after_generate_mb"] = round(rss_bytes() / 1e6, 1)
 
-    index = RegistryIndex.build(registry, backend="strtree")
-    out["build_s"] = {"strtree": round(index.build_seconds, 3)}
+    index = RegistryIndex.build(registry)
+    out["build_s"] = {"packed": round(index.build_seconds, 3)}
     out["rss_after_index_mb"] = round(rss_bytes() / 1e6, 1)
     out["peak_rss_after_index_mb"] = round(peak_rss_bytes() / 1e6, 1)
+    index_strtree = RegistryIndex.build(registry, backend="strtree")
+    out["build_s"]["strtree"] = round(index_strtree.build_seconds, 3)
     index_rtree = RegistryIndex.build(registry, backend="rtree")
     out["build_s"]["rtree"] = round(index_rtree.build_seconds, 3)
-    for backend in ("strtree", "rtree"):
+    for backend in ("packed", "strtree", "rtree"):
         t = time.perf_counter()
         build_spatial_index(backend, index.easting, index.northing)
         out["build_s"][f"{backend}_tree_only"] = round(time.perf_counter() - t, 3)
@@ -57,7 +70,7 @@ def measure_size(
     _ = registry.version
     out["snapshot_version_s"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
-    _ = index.authority_codes
+    _ = index.authority_positions
     out["authority_codes_s"] = round(time.perf_counter() - t, 3)
     out["rss_after_load_mb"] = round(rss_bytes() / 1e6, 1)
     out["peak_rss_after_load_mb"] = round(peak_rss_bytes() / 1e6, 1)
@@ -78,6 +91,9 @@ def measure_size(
 
     results = [via(index)(c) for c in cases]
     out["parity"] = {
+        "strtree_identical": all(
+            via(index_strtree)(c) == r for c, r in zip(cases, results, strict=True)
+        ),
         "rtree_identical": all(
             via(index_rtree)(c) == r for c, r in zip(cases, results, strict=True)
         ),
@@ -98,16 +114,18 @@ def measure_size(
     out["bids_per_rank_request"] = round(float(np.mean([len(r.bids) for r in rank_price])), 1)
 
     ops: dict[str, tuple[Callable[[Any], object], list[Any]]] = {
-        "shortlist_strtree": (via(index), cases),
+        "shortlist_index": (via(index), cases),
+        "shortlist_strtree": (via(index_strtree), cases),
         "shortlist_rtree": (via(index_rtree), cases),
         "shortlist_bruteforce": (brute, cases),
-        "matcher_shortlist": (matcher.shortlist, requests),
+        "matcher_shortlist": (lambda req: matcher.shortlist_answer(req).json(), requests),
+        "matcher_shortlist_model": (matcher.shortlist, requests),
         "matcher_shortlist_json": (
-            lambda raw: matcher.shortlist(parse_body(ShortlistRequest, raw)).model_dump_json(),
+            lambda raw: matcher.shortlist_answer(parse_body(ShortlistRequest, raw)).json(),
             raws,
         ),
-        "rank_price_50": (matcher.rank, rank_price),
-        "rank_best_match_50": (matcher.rank, rank_best),
+        "rank_price_50": (lambda req: matcher.rank_answer(req).json(), rank_price),
+        "rank_best_match_50": (lambda req: matcher.rank_answer(req).json(), rank_best),
     }
     out["ops"] = {}
     urban = np.array([ref["urban"] for ref in out["referrals"]])

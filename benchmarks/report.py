@@ -38,11 +38,11 @@ def plot_sizes(core: dict[str, Any], postgis: dict[str, Any] | None, path: Path)
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=100)
     sizes = [s["listings"] for s in core["sizes"]]
     series = [
-        ("shortlist_strtree", "matcher shortlist (STRtree)", "tab:blue"),
-        ("shortlist_rtree", "matcher shortlist (rtree)", "tab:cyan"),
+        ("shortlist_index", "shortlist, packed R-trees (default)", "tab:blue"),
+        ("shortlist_strtree", "shortlist, STRtree backend", "tab:cyan"),
         ("shortlist_bruteforce", "brute-force numpy scan", "tab:red"),
-        ("matcher_shortlist_json", "parse + shortlist + JSON", "tab:purple"),
-        ("rank_price_50", "rank 50 bids (price)", "tab:green"),
+        ("matcher_shortlist", "Matcher.shortlist, model in -> bytes out", "tab:purple"),
+        ("rank_best_match_50", "rank 50 bids (best match)", "tab:green"),
     ]
     for key, label, color in series:
         p50 = [s["ops"][key]["p50_us"] / 1000 for s in core["sizes"]]
@@ -56,8 +56,9 @@ def plot_sizes(core: dict[str, Any], postgis: dict[str, Any] | None, path: Path)
         p99 = [s["ops"][s["best_postgis"]]["p99_us"] / 1000 for s in pg]
         ax.plot(xs, p50, "s-", color="tab:orange", label="PostGIS (best plan) p50")
         ax.plot(xs, p99, "--", color="tab:orange", alpha=0.5, lw=1)
-    ax.axhline(0.06, color="grey", lw=0.8, ls=":")
-    ax.text(sizes[0], 0.065, "target p50 at 100k: 60 us", fontsize=7, color="grey")
+    ax.axhline(0.3, color="grey", lw=0.8, ls=":")
+    ax.text(sizes[0], 0.32, "target: Matcher.shortlist p50 300 us at 100k", fontsize=7,
+            color="grey")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("registry size (listings)")
@@ -71,48 +72,60 @@ def plot_sizes(core: dict[str, Any], postgis: dict[str, Any] | None, path: Path)
 
 
 def plot_http(http: dict[str, Any], path: Path) -> None:
-    """Latency percentiles vs connections (closed loop) and vs offered rate (open loop)."""
+    """Closed-loop latency vs connections, open-loop latency vs offered rate, and req/s at
+    the most connections: matcher beside the bare endpoint, per path and worker count."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=100)
-    colors = {
-        ("matcher", 1): "tab:blue",
-        ("matcher", 2): "tab:purple",
-        ("bare", 1): "tab:grey",
-        ("bare", 2): "black",
-    }
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.8), dpi=100)
+    palette = ["tab:blue", "tab:purple", "tab:green", "tab:olive", "tab:grey", "black",
+               "tab:brown", "tab:pink"]  # fmt: skip
+    keys = sorted({(r["target"], r["path"], r["workers"]) for r in http["runs"]})
+    colors = dict(zip(keys, palette * 2, strict=False))
     for run in http["runs"]:
-        color = colors.get((run["target"], run["workers"]), "tab:green")
-        label = f"{run['target']} {run['workers']}w"
+        key = (run["target"], run["path"], run["workers"])
+        label = f"{run['target']} {run['path'].rsplit('/', 1)[1]} {run['workers']}w"
         closed = sorted(run["closed"], key=lambda s: s["connections"])
-        xs = [s["connections"] for s in closed]
-        for pct, style in (("p50_us", "o-"), ("p99_us", "^--")):
-            ys = [s["latency"][pct] / 1000 for s in closed]
-            left.plot(xs, ys, style, color=color, label=f"{label} {pct[:3]}")
         opened = sorted(run["open"], key=lambda s: s["target_rps"])
-        xs2 = [s["target_rps"] for s in opened]
         for pct, style in (("p50_us", "o-"), ("p99_us", "^--")):
-            ys = [s["latency"][pct] / 1000 for s in opened]
-            right.plot(xs2, ys, style, color=color, label=f"{label} {pct[:3]}")
+            left.plot([s["connections"] for s in closed],
+                      [s["latency"][pct] / 1000 for s in closed], style, color=colors[key],
+                      label=f"{label} {pct[:3]}")  # fmt: skip
+            middle.plot([s["target_rps"] for s in opened],
+                        [s["latency"][pct] / 1000 for s in opened], style, color=colors[key],
+                        label=f"{label} {pct[:3]}")  # fmt: skip
     for ax, xlabel, title in (
         (left, "concurrent connections (closed loop)", "Closed loop"),
-        (right, "offered rate, req/s (open loop)", "Open loop (fixed rate)"),
+        (middle, "offered rate, req/s (open loop, up to 64 connections)", "Open loop"),
     ):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel("latency (ms)")
         ax.set_title(title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-    left.axhline(30, color="red", lw=0.8, ls=":")
-    left.text(1, 32, "p99 target 30 ms", fontsize=7, color="red")
-    left.legend(fontsize=6, ncol=2)
+    middle.axhline(30, color="red", lw=0.8, ls=":")
+    middle.text(middle.get_xlim()[0], 32, "p99 target 30 ms", fontsize=7, color="red")
+    left.legend(fontsize=5, ncol=2)
+    verdicts = list(http.get("verdict", {}).values())
+    names = [f"{v['path'].rsplit('/', 1)[1]}\n{v['workers']} worker(s)" for v in verdicts]
+    xs = range(len(verdicts))
+    right.bar([x - 0.2 for x in xs], [v["bare_rps"] for v in verdicts], 0.4,
+              color="tab:grey", label="bare FastAPI")  # fmt: skip
+    right.bar([x + 0.2 for x in xs], [v["matcher_rps"] for v in verdicts], 0.4,
+              color="tab:blue", label="matcher")  # fmt: skip
+    for x, v in zip(xs, verdicts, strict=True):
+        right.text(x + 0.2, v["matcher_rps"], f"{v['ratio']:.0%}", ha="center",
+                   va="bottom", fontsize=8)  # fmt: skip
+    right.set_xticks(list(xs), names, fontsize=8)
+    right.set_ylabel("req/s at the most connections (closed loop)")
+    right.set_title("Throughput: matcher vs bare (target >= 60%)", fontsize=10)
+    right.legend(fontsize=7)
     fig.suptitle(
-        f"POST /v1/shortlist, {http['workload']['listings']:,} listings, 2 cores "
-        "shared by server and load generator",
+        f"HTTP, {http['workload']['listings']:,} listings, 2 cores shared by server and "
+        "load generator",
         fontsize=10,
     )
     fig.tight_layout()
@@ -134,9 +147,10 @@ def core_section(core: dict[str, Any]) -> list[str]:
         rows.append(
             [
                 f"{s['listings']:,}",
+                s["build_s"]["packed"],
                 s["build_s"]["strtree"],
                 s["build_s"]["rtree"],
-                s["build_s"]["strtree_tree_only"],
+                s["build_s"]["packed_tree_only"],
                 s["snapshot_version_s"],
                 s["rss_after_index_mb"],
                 s["peak_rss_after_load_mb"],
@@ -147,23 +161,26 @@ def core_section(core: dict[str, Any]) -> list[str]:
         md_table(
             [
                 "listings",
-                "index build s (STRtree)",
+                "index build s (packed, default)",
+                "(STRtree)",
                 "(rtree)",
-                "tree alone s",
+                "packed tree alone s",
                 "snapshot version hash s",
                 "RSS after index MB",
                 "peak RSS after full load MB",
-                "rtree & brute force identical",
+                "STRtree, rtree & brute force identical",
             ],
             rows,
         )
     )
     out.append("")
     keys = [
+        "shortlist_index",
         "shortlist_strtree",
         "shortlist_rtree",
         "shortlist_bruteforce",
         "matcher_shortlist",
+        "matcher_shortlist_model",
         "matcher_shortlist_json",
         "rank_price_50",
         "rank_best_match_50",
@@ -224,10 +241,10 @@ def core_section(core: dict[str, Any]) -> list[str]:
         out.append(md_table(["query", "build s", "p50", "p99"], rows))
         out.append("")
     rows = [
-        [k, v["target"], v["measured"], {True: "met", False: "**missed**", None: "-"}[v["met"]]]
+        [k, v["target"], v["measured"], {True: "PASS", False: "**MISS**", None: "-"}[v["met"]]]
         for k, v in core["verdict"].items()
     ]
-    out.append(md_table(["target (issue 6)", "target", "measured", ""], rows))
+    out.append(md_table(["target (issue 15)", "target", "measured", ""], rows))
     out.append("")
     return out
 
@@ -263,6 +280,9 @@ def postgis_section(pg: dict[str, Any]) -> list[str]:
                 round(sum(s["load_s"].values()), 1),
             ]
         )
+    for v in pg.get("verdict", {}).values():
+        out.append(f"- {v['text']}: {'PASS' if v['met'] else '**MISS**'}")
+    out.append("")
     out.append(
         md_table(
             [
@@ -290,7 +310,7 @@ def http_section(http: dict[str, Any]) -> list[str]:
     w = http["workload"]
     out = ["## HTTP load (`python -m benchmarks http`)", ""]
     out.append(
-        f"`POST /v1/shortlist`, {w['listings']:,} listings, {w['referrals']} varied "
+        f"`POST` {', '.join(w['paths'])}, {w['listings']:,} listings, {w['referrals']} varied "
         f"bodies (mean {w['request_bytes_mean']} B); steps capped at "
         f"{w['duration_s_per_step']:g} s and {w['max_requests_per_step']:,} requests; "
         f"closed loop by {w['closed_loop_generator']}, open loop by the Python "
@@ -306,6 +326,7 @@ def http_section(http: dict[str, Any]) -> list[str]:
             rows.append(
                 [
                     r["target"],
+                    r["path"],
                     r["workers"],
                     s["mode"],
                     load,
@@ -322,6 +343,7 @@ def http_section(http: dict[str, Any]) -> list[str]:
         md_table(
             [
                 "target",
+                "path",
                 "workers",
                 "mode",
                 "load",
@@ -337,13 +359,18 @@ def http_section(http: dict[str, Any]) -> list[str]:
         )
     )
     out.append("")
-    for key, v in http["verdict"].items():
+
+    def mark(met: bool) -> str:
+        return "PASS" if met else "**MISS**"
+
+    for v in http["verdict"].values():
         out.append(
-            f"- {key}: matcher {v['matcher_rps']} req/s = **{v['ratio']:.0%}** of bare "
-            f"FastAPI {v['bare_rps']} req/s at {v['connections']} connections (target "
-            f">= 65%: {'met' if v['ratio_met'] else '**missed**'}); matcher p99 "
-            f"{v['matcher_p99_ms']} ms (target <= 30 ms: "
-            f"{'met' if v['p99_met'] else '**missed**'}); errors {v['errors']}."
+            f"- `{v['path']}`, {v['workers']} worker(s): matcher {v['matcher_rps']} req/s = "
+            f"**{v['ratio']:.0%}** of bare FastAPI {v['bare_rps']} req/s at "
+            f"{v['connections']} connections (target >= {v['ratio_target']:.0%}: "
+            f"{mark(v['ratio_met'])}); p99 {v['matcher_p99_ms']} ms at {v['paced_rps']} req/s "
+            f"offered (open loop, up to 64 connections; target <= {v['p99_target_ms']:g} ms: "
+            f"{mark(v['p99_met'])}); errors {v['errors']} ({mark(v['errors_met'])})."
         )
     out.append("")
     return out

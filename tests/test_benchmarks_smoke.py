@@ -24,10 +24,12 @@ from matcher.registry.index import RegistryIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE_OPS = {
+    "shortlist_index",
     "shortlist_strtree",
     "shortlist_rtree",
     "shortlist_bruteforce",
     "matcher_shortlist",
+    "matcher_shortlist_model",
     "matcher_shortlist_json",
     "rank_price_50",
     "rank_best_match_50",
@@ -97,9 +99,13 @@ def test_core_suite_reports_every_operation_with_identical_answers(results: Path
     doc = _json(results / "core.json")
     (size,) = doc["sizes"]
     assert size["listings"] == 1000
-    assert set(size["build_s"]) >= {"strtree", "rtree"}
+    assert set(size["build_s"]) >= {"packed", "strtree", "rtree"}
     assert size["rss_after_index_mb"] > 0
-    assert size["parity"] == {"rtree_identical": True, "bruteforce_identical": True}
+    assert size["parity"] == {
+        "strtree_identical": True,
+        "rtree_identical": True,
+        "bruteforce_identical": True,
+    }
     assert set(size["ops"]) == CORE_OPS
     for stats in size["ops"].values():
         assert set(stats) >= LATENCY_KEYS
@@ -108,9 +114,15 @@ def test_core_suite_reports_every_operation_with_identical_answers(results: Path
 
 @pytest.mark.slow
 def test_http_harness_measures_matcher_and_bare_baseline_without_errors(results: Path) -> None:
-    """Closed-loop steps per connection count and an open-loop step, for both targets."""
+    """Closed-loop steps per connection count and an open-loop step, for both targets and
+    both paths, and a verdict per path."""
     doc = _json(results / "http.json")
-    assert [(r["target"], r["workers"]) for r in doc["runs"]] == [("matcher", 1), ("bare", 1)]
+    assert [(r["target"], r["path"], r["workers"]) for r in doc["runs"]] == [
+        ("matcher", "/v1/shortlist", 1),
+        ("bare", "/v1/shortlist", 1),
+        ("matcher", "/v1/rank", 1),
+        ("bare", "/v1/rank", 1),
+    ]
     for run in doc["runs"]:
         assert [s["connections"] for s in run["closed"]] == [1, 4]
         assert [s["target_rps"] for s in run["open"]] == [20.0]
@@ -118,7 +130,8 @@ def test_http_harness_measures_matcher_and_bare_baseline_without_errors(results:
             assert step["errors"] == 0
             assert step["requests"] > 0 and step["rps"] > 0
             assert set(step["latency"]) >= {"p50_us", "p95_us", "p99_us", "max_us"}
-    assert set(doc["verdict"]["workers_1"]) >= {"ratio", "matcher_p99_ms", "ratio_met"}
+    for key in ("workers_1_v1_shortlist", "workers_1_v1_rank"):
+        assert set(doc["verdict"][key]) >= {"ratio", "matcher_p99_ms", "ratio_met", "errors"}
 
 
 @pytest.mark.slow

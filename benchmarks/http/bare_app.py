@@ -34,8 +34,9 @@ async def raw_body(request: Request) -> bytes:
 
 
 @app.post("/v1/shortlist")
-def shortlist(raw: Annotated[bytes, Depends(raw_body)]) -> Response:
-    """Parse the body, answer the fixed document."""
+@app.post("/v1/rank")
+def answer(raw: Annotated[bytes, Depends(raw_body)]) -> Response:
+    """Parse the body, answer the fixed document (one size per run: `BARE_BODY_BYTES`)."""
     json.loads(raw)
     return Response(content=BODY, media_type="application/json")
 

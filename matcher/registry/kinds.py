@@ -83,22 +83,29 @@ class KindTable:
 
 
 def accept_words(registry: Registry, rating_rank: npt.NDArray[np.uint8]) -> U64:
-    """Per listing, the accept word (see the module docstring)."""
+    """Per listing, the accept word (see the module docstring), in whole-array arithmetic:
+    a run of bits from a to b is (1 << (b + 1)) - (1 << a)."""
     one = np.uint64(1)
-    word = np.zeros(registry.size, dtype=np.uint64)
-    for age in range(MAX_AGE + 1):
-        takes = (registry.age_min <= age) & (registry.age_max >= age)
-        word[takes] |= one << np.uint64(ACCEPT_AGE + age)
-    word |= registry.genders_mask.astype(np.uint64) << np.uint64(ACCEPT_GENDER)
-    room = np.minimum(registry.vacancies, registry.max_sibling_group.astype(np.int32))
-    for k in range(1, MAX_GROUP + 1):
-        word[room >= k] |= one << np.uint64(ACCEPT_GROUP + k - 1)
+
+    def bits_below(n: npt.NDArray[np.uint64]) -> U64:  # bits 0 .. n-1 set
+        return (one << n) - one
+
+    age_min = registry.age_min.astype(np.uint64)
+    age_max = registry.age_max.astype(np.uint64)
+    ages = (one << (age_max + one)) - (one << age_min)
+    room = np.clip(np.minimum(registry.vacancies, registry.max_sibling_group), 0, MAX_GROUP)
     unrated = rating_rank == RATING_RANK[OfstedRating.NOT_YET_INSPECTED]
-    for rank in RANKED:
-        word[unrated | (rating_rank >= rank)] |= one << np.uint64(ACCEPT_RATING + rank - 1)
-    word[~unrated] |= one << np.uint64(ACCEPT_INSPECTED)
-    word |= registry.needs_mask.astype(np.uint64) << np.uint64(ACCEPT_NEEDS)
-    return word
+    # rated r: thresholds 1..r met; not rated: every threshold (rating checks skip it)
+    every_threshold = np.uint64((1 << len(RANKED)) - 1)
+    rating = np.where(unrated, every_threshold, bits_below(rating_rank.astype(np.uint64)))
+    return (
+        (ages << np.uint64(ACCEPT_AGE))
+        | (registry.genders_mask.astype(np.uint64) << np.uint64(ACCEPT_GENDER))
+        | (bits_below(room.astype(np.uint64)) << np.uint64(ACCEPT_GROUP))
+        | (rating << np.uint64(ACCEPT_RATING))
+        | ((~unrated).astype(np.uint64) << np.uint64(ACCEPT_INSPECTED))
+        | (registry.needs_mask.astype(np.uint64) << np.uint64(ACCEPT_NEEDS))
+    )
 
 
 def can_take_any(
@@ -117,12 +124,12 @@ def build_kind(
     possible: npt.NDArray[np.bool_],
     accept: U64,
     points: tuple[F64, F64],
+    owner: Rows,
     backend: str,
 ) -> KindTable:
-    """The table of one (DPV, lot) codes: one entry per listing and ceiling period."""
+    """The table of one (DPV, lot) codes: one entry per listing and ceiling period
+    (`owner[k]` is the listing of ceiling period k)."""
     dpv_code, lot_code = kind
-    counts = np.diff(registry.ceilings.offsets)
-    owner = np.repeat(np.arange(registry.size, dtype=np.intp), counts)
     period = np.flatnonzero(
         (registry.ceil_lot == lot_code)
         & (registry.dpv[owner] == dpv_code)

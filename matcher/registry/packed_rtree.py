@@ -81,27 +81,35 @@ _NO_KEEP = Keep(
 
 def hilbert_keys(x: F64, y: F64, order: int = HILBERT_ORDER) -> I64:
     """Position of each point along a Hilbert curve over the points' bounding box."""
-    side = 1 << order
     if len(x) == 0:
         return np.empty(0, dtype=np.int64)
+    side = 1 << order
     span_x = max(float(x.max() - x.min()), 1.0)
     span_y = max(float(y.max() - y.min()), 1.0)
     gx = np.minimum(((x - x.min()) / span_x * (side - 1)).astype(np.int64), side - 1)
     gy = np.minimum(((y - y.min()) / span_y * (side - 1)).astype(np.int64), side - 1)
-    key = np.zeros(len(x), dtype=np.int64)
-    s = side >> 1
-    while s > 0:
-        rx = (gx & s) > 0
-        ry = (gy & s) > 0
-        key += s * s * ((3 * rx.astype(np.int64)) ^ ry.astype(np.int64))
-        # Rotate the quadrant so the curve stays continuous (the classic xy -> d step).
-        turn = ~ry
-        flip = turn & rx
-        gx = np.where(flip, side - 1 - gx, gx)
-        gy = np.where(flip, side - 1 - gy, gy)
-        gx, gy = np.where(turn, gy, gx), np.where(turn, gx, gy)
-        s >>= 1
-    return key
+    return _hilbert(gx, gy, side)
+
+
+@kernel
+def _hilbert(gx: I64, gy: I64, side: int) -> I64:  # pragma: no cover - compiled
+    """The classic (x, y) -> d walk of a Hilbert curve, one point at a time."""
+    out = np.empty(gx.shape[0], dtype=np.int64)
+    for i in range(gx.shape[0]):
+        x, y, d = gx[i], gy[i], 0
+        s = side >> 1
+        while s > 0:
+            rx = 1 if (x & s) > 0 else 0
+            ry = 1 if (y & s) > 0 else 0
+            d += s * s * ((3 * rx) ^ ry)
+            if ry == 0:  # rotate the quadrant so the curve stays continuous
+                if rx == 1:
+                    x = side - 1 - x
+                    y = side - 1 - y
+                x, y = y, x
+            s >>= 1
+        out[i] = d
+    return out
 
 
 def boxes(x: F64, y: F64, run: int) -> Boxes:

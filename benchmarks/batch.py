@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from matcher.batch.allocation import Option, build_problem, greedy_plan, solve
+from matcher.batch.allocation import build_problem
 from matcher.batch.demo_referrals import generate_referrals
 from matcher.batch.models import AllocateRequest
+from matcher.batch.solver import Option, greedy_plan, solve
 from matcher.batch.sufficiency_report import sufficiency_response
 from matcher.match.request import ShortlistRequest
 from matcher.registry.demo import generate

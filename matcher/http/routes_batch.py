@@ -20,24 +20,32 @@ from matcher.batch.models import (
 )
 from matcher.boundary import parse_body
 from matcher.http.access import note
-from matcher.http.deps import CurrentMatcher, RawBody
+from matcher.http.deps import CurrentMatcher, RawBody, metrics_of
 from matcher.http.openapi import json_body
 from matcher.http.schemas import error_responses
+from matcher.vocabulary.errors import TimeLimitExceededError
 
 router = APIRouter(prefix="/v1", tags=["batch"])
 # These bodies carry many referrals, so they get `max_batch_body_bytes`, not `max_body_bytes`.
 BATCH_PATHS = ("/v1/allocate", "/v1/sufficiency")
 
 REQUEST_MODELS: list[type[BaseModel]] = [AllocateRequest, SufficiencyRequest]
-_ERRORS = error_responses(401, 403, 413, 415, 422, 503)
+_ERRORS = error_responses(
+    401, 403, 413, 415, 422, 503,
+    descriptions={503: "No registry snapshot loaded yet (not_ready), or the request's time "
+                       "limit passed before it could be answered (time_limit_exceeded)."},
+)  # fmt: skip
 
 
-def _json(answer: BaseModel, started: float) -> Response:
+def _json(answer: BaseModel, started: float, **parts_s: float) -> Response:
     ms = round((time.perf_counter() - started) * 1000, 2)
+    timing = ", ".join(
+        [f"match;dur={ms}", *(f"{name};dur={round(s * 1000, 2)}" for name, s in parts_s.items())]
+    )
     return Response(
         content=answer.model_dump_json(),
         media_type="application/json",
-        headers={"Server-Timing": f"match;dur={ms}"},
+        headers={"Server-Timing": timing},
     )
 
 
@@ -49,11 +57,24 @@ def _json(answer: BaseModel, started: float) -> Response:
     openapi_extra=json_body(AllocateRequest),
 )
 def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
-    """Block call-off: capacity shared, sibling groups kept together (see README)."""
+    """Block call-off: capacity shared, sibling groups kept together (see README).
+
+    Bounded: within `MATCHER_ALLOCATION_TIME_LIMIT_S` of taking the request (parsing
+    included) the answer is the optimum or, with `solver.status` `time_limit`, the best
+    plan found; 503 `time_limit_exceeded` when the bids could not even be ranked in time.
+    """
+    clock = time.monotonic()  # the time limit counts from here
     req = parse_body(AllocateRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
     started = time.perf_counter()
-    return _json(matcher.allocate(req), started)
+    metrics = metrics_of(request)
+    try:
+        run = matcher.allocate(req, started=clock)
+    except TimeLimitExceededError:
+        metrics.observe_allocation("time_limit_exceeded", None)
+        raise
+    metrics.observe_allocation(run.status, run.solve_s)
+    return _json(run.answer, started, rank=run.rank_s, solve=run.solve_s)
 
 
 @router.post(
@@ -64,8 +85,14 @@ def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> R
     openapi_extra=json_body(SufficiencyRequest),
 )
 def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
-    """Eligible counts per radius, binding constraints and need gaps (see README)."""
+    """Eligible counts per radius, binding constraints and need gaps (see README).
+
+    Bounded: past `MATCHER_SUFFICIENCY_TIME_LIMIT_S` from taking the request, 503
+    `time_limit_exceeded`.
+    """
+    clock = time.monotonic()  # the time limit counts from here
     req = parse_body(SufficiencyRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
     started = time.perf_counter()
-    return _json(matcher.sufficiency(list(req.referrals), list(req.radii_miles)), started)
+    answer = matcher.sufficiency(list(req.referrals), list(req.radii_miles), started=clock)
+    return _json(answer, started)

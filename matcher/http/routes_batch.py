@@ -2,6 +2,9 @@
 
 Both answer with the response model's own `model_dump_json()`, so an HTTP answer is byte for
 byte what `matcher allocate FILE` prints, and the OpenAPI document carries the typed schema.
+Their bodies are parsed in the shared threadpool; their work then runs on the batch threads
+at low CPU priority (`matcher.http.batch_threads`), not in the threadpool the quick routes
+use.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from matcher.batch.models import (
     AllocateRequest,
@@ -20,6 +24,7 @@ from matcher.batch.models import (
 )
 from matcher.boundary import parse_body
 from matcher.http.access import note
+from matcher.http.batch_threads import run_batch
 from matcher.http.deps import CurrentMatcher, RawBody, metrics_of
 from matcher.http.openapi import json_body
 from matcher.http.schemas import error_responses
@@ -56,7 +61,7 @@ def _json(answer: BaseModel, started: float, **parts_s: float) -> Response:
     responses=_ERRORS,
     openapi_extra=json_body(AllocateRequest),
 )
-def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
+async def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
     """Block call-off: capacity shared, sibling groups kept together (see README).
 
     Bounded: within `MATCHER_ALLOCATION_TIME_LIMIT_S` of taking the request (parsing
@@ -64,17 +69,21 @@ def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> R
     plan found; 503 `time_limit_exceeded` when the bids could not even be ranked in time.
     """
     clock = time.monotonic()  # the time limit counts from here
-    req = parse_body(AllocateRequest, raw)
-    note(request).counts = {"referrals": len(req.referrals)}
-    started = time.perf_counter()
     metrics = metrics_of(request)
-    try:
-        run = matcher.allocate(req, started=clock)
-    except TimeLimitExceededError:
-        metrics.observe_allocation("time_limit_exceeded", None)
-        raise
-    metrics.observe_allocation(run.status, run.solve_s)
-    return _json(run.answer, started, rank=run.rank_s, solve=run.solve_s)
+    req = await run_in_threadpool(parse_body, AllocateRequest, raw)
+    note(request).counts = {"referrals": len(req.referrals)}
+
+    def work() -> Response:
+        started = time.perf_counter()
+        try:
+            run = matcher.allocate(req, started=clock)
+        except TimeLimitExceededError:
+            metrics.observe_allocation("time_limit_exceeded", None)
+            raise
+        metrics.observe_allocation(run.status, run.solve_s)
+        return _json(run.answer, started, rank=run.rank_s, solve=run.solve_s)
+
+    return await run_batch(work)
 
 
 @router.post(
@@ -84,15 +93,19 @@ def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> R
     responses=_ERRORS,
     openapi_extra=json_body(SufficiencyRequest),
 )
-def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
+async def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatcher) -> Response:
     """Eligible counts per radius, binding constraints and need gaps (see README).
 
     Bounded: past `MATCHER_SUFFICIENCY_TIME_LIMIT_S` from taking the request, 503
     `time_limit_exceeded`.
     """
     clock = time.monotonic()  # the time limit counts from here
-    req = parse_body(SufficiencyRequest, raw)
+    req = await run_in_threadpool(parse_body, SufficiencyRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
-    started = time.perf_counter()
-    answer = matcher.sufficiency(list(req.referrals), list(req.radii_miles), started=clock)
-    return _json(answer, started)
+
+    def work() -> Response:
+        started = time.perf_counter()
+        answer = matcher.sufficiency(list(req.referrals), list(req.radii_miles), started=clock)
+        return _json(answer, started)
+
+    return await run_batch(work)

@@ -11,11 +11,11 @@ a penny (see `matcher.batch.allocation`):
    (`max_match`), with stage 1's optimum kept by a row;
 3. the other measure, with stage 2's optimum kept by a row.
 
-Stages 2 and 3 run without HiGHS's presolve: with the dense row that keeps the earlier
-optimum, presolve reduced nothing and took 9-25 s per stage on 500 referrals x 20,000 bids,
-while the root LP and the few nodes after it take well under a second there (measured
-before and after with `python -m benchmarks.batch`). Bids that alone cost more than the
-budget are fixed at 0.
+Stages 2 and 3 start from the last optimum (a MIP start) without HiGHS's presolve: with the
+dense row that keeps an earlier optimum (or the objective cutoff a MIP start brings) it
+reduced nothing and took 9-42 s of stages that otherwise take about a second on 500
+referrals x 20,000 bids (measured before and after with `python -m benchmarks.batch`).
+Stage 1 runs cold, with presolve. Bids that alone cost more than the budget are fixed at 0.
 
 Time: each stage gets what remains of a `Deadline` as HiGHS's `time_limit`. A stage
 stopped at the limit keeps the best plan found and the bound HiGHS proved, and the later
@@ -169,9 +169,10 @@ def solve_stages(
         if seconds_left is not None and seconds_left <= 0:
             result = _Result(None, False, None, 0.0)  # no time left to start it
         else:
-            # The best plan known is feasible here (greedy for stage 1, the last optimum
-            # after): HiGHS starts from it, so a stage stopped early still has a plan.
-            result = model.solve(c, start=plan, time_limit_s=seconds_left, presolve=i == 0)
+            # Stages 2-3 start from the last optimum (feasible for them), so a stage stopped
+            # early still has a plan; stage 1 starts cold with presolve (see _StagedModel),
+            # greedy's plan being its fallback.
+            result = model.solve(c, start=plan if i else None, time_limit_s=seconds_left)
         if result.optimal and result.x is not None:
             plan = _chosen(result.x)
             _check_feasible(options, plan, vacancies, budget_pence)
@@ -291,10 +292,14 @@ class _StagedModel:
     """One HiGHS model for the three stages: each sets its objective, starts from the best
     plan known and, once solved, adds the row that keeps its optimum.
 
-    HiGHS options: no relative gap (exact); RINS and RENS off: they solve sub-MIPs whose
-    presolve ignores the time limit on these models (a 3 s limit took 9.2 s with them, 3.3 s
-    without, on 500 referrals x 20,000 bids); one thread, so that an allocation holds at most
-    one core beside the quick routes.
+    HiGHS options: no relative gap (exact); presolve only for stage 1, which starts cold:
+    with a dense row (a kept optimum, or the objective cutoff a MIP start brings) presolve
+    reduced nothing and took 9-42 s of stages that otherwise take about a second
+    (`python -m benchmarks.batch`), and stage 1's own optimum, found cold with presolve, made
+    a slow stage 2 faster (9 s against 63 s, 200 referrals, budgeted max_match); RINS and RENS off:
+    their sub-MIPs ignore the time limit on these models (a 3 s limit took 9.2 s with them,
+    3.3 s without, on 500 referrals x 20,000 bids); one thread, so that an allocation holds
+    at most one core beside the quick routes.
     """
 
     OPTIONS: ClassVar[dict[str, bool | float | int | str]] = {
@@ -334,20 +339,20 @@ class _StagedModel:
         if self.h.passModel(lp) == highs.HighsStatus.kError:
             raise errors.MatcherError("allocation solver refused the model")
 
-    def solve(
-        self, c: F64, start: list[int], time_limit_s: float | None, presolve: bool
-    ) -> _Result:
-        """Minimise c @ x from the plan `start`, within `time_limit_s`."""
+    def solve(self, c: F64, start: list[int] | None, time_limit_s: float | None) -> _Result:
+        """Minimise c @ x within `time_limit_s`: from the plan `start` without presolve, or
+        (None) cold with presolve."""
         h = self.h
         h.changeColsCost(self.m, self.columns, c)
-        h.setOptionValue("presolve", "on" if presolve else "off")
+        h.setOptionValue("presolve", "off" if start is not None else "on")
         h.setOptionValue("time_limit", np.inf if time_limit_s is None else time_limit_s)
-        begin = np.zeros(self.m)
-        begin[start] = 1.0
-        solution = highs.HighsSolution()
-        solution.col_value = begin
-        solution.value_valid = True
-        h.setSolution(solution)
+        if start is not None:
+            begin = np.zeros(self.m)
+            begin[start] = 1.0
+            solution = highs.HighsSolution()
+            solution.col_value = begin
+            solution.value_valid = True
+            h.setSolution(solution)
         started = time.perf_counter()
         status = h.run()
         seconds = time.perf_counter() - started

@@ -12,6 +12,8 @@ vacancies (500 x 40 is the 20,000 bids of issue 19). Timed apart: ranking every 
 (validate, price, score), then the MILP stages for each objective, without a budget and
 with one of `--budget-share` (0.8) times the cost of greedy's cheapest plan, which binds;
 then the greedy plan and the gain.
+Then the largest size end to end through `Matcher.allocate`, budgeted max_match, within each
+of `--limits` seconds (ranking and every stage): status, stage stopped in, time.
 Sufficiency: N demo referrals (a third from postcode districts) against a generated
 100k-listing registry, index built and warmed apart; timed end to end (resolve, spatial
 queries, criteria, aggregates, response model) and serialisation apart. Baseline: the
@@ -34,12 +36,13 @@ import numpy as np
 from matcher.batch.allocation import build_problem
 from matcher.batch.demo_referrals import generate_referrals
 from matcher.batch.models import AllocateRequest
-from matcher.batch.solver import Option, greedy_plan, solve
+from matcher.batch.solver import Option, greedy_plan, solve_stages
 from matcher.batch.sufficiency_report import sufficiency_response
 from matcher.match.request import ShortlistRequest
 from matcher.registry.demo import generate
 from matcher.registry.index import RegistryIndex
-from matcher.service import Matcher, Snapshot, load_snapshot
+from matcher.service import Limits, Matcher, Snapshot, load_snapshot
+from matcher.vocabulary.errors import TimeLimitExceededError
 from matcher.vocabulary.money import format_pence, to_pence
 
 DENSE = ["Birmingham", "Leeds", "Manchester", "Kent", "Essex"]
@@ -113,7 +116,8 @@ def bench_allocation(
         for budget in (None, binding):
             for objective in ("min_cost", "max_match"):
                 with Clock() as solving:
-                    chosen = solve(problem.options, problem.vacancies, objective, budget)
+                    solution = solve_stages(problem.options, problem.vacancies, objective, budget)
+                chosen = solution.chosen
                 greedy = greedy_plan(problem.options, n, problem.vacancies, objective, budget)
                 opt, gre = plan_value(problem.options, chosen), plan_value(problem.options, greedy)
                 rows.append(
@@ -126,6 +130,8 @@ def bench_allocation(
                         "rank_s": round(ranking.wall, 3),
                         "solve_s": round(solving.wall, 3),
                         "solve_cpu_s": round(solving.cpu, 3),
+                        "stage_s": [round(st.seconds, 3) for st in solution.stages],
+                        "status": solution.status,
                         "placed": opt[0],
                         "greedy_placed": gre[0],
                         "cost_gbp": format_pence(opt[1]),
@@ -149,6 +155,41 @@ ALLOCATION_COLUMNS = (
 
 def _row(r: dict[str, Any]) -> str:
     return " ".join(f"{r[k]!s:>{w}}" for _, k, w in ALLOCATION_COLUMNS)
+
+
+def bench_bounded(
+    n: int, bids_each: int, radius_miles: float, budget_share: float, limits_s: list[float]
+) -> list[dict[str, Any]]:
+    """The issue's request end to end through `Matcher.allocate` (ranking and every stage
+    within one time limit): max_match within a binding budget, at each limit."""
+    snapshot = load_snapshot(None)
+    req = allocation_case(Matcher(snapshot), n, bids_each, seed=n, radius_miles=radius_miles)
+    problem = build_problem(Matcher(snapshot), req)
+    cheapest = greedy_plan(problem.options, n, problem.vacancies, "min_cost", None)
+    budget = format_pence(int(plan_value(problem.options, cheapest)[1] * budget_share))
+    req = req.model_copy(update={"objective": "max_match", "budget_gbp": budget})
+    rows = []
+    for limit in limits_s:
+        matcher = Matcher(snapshot, limits=Limits(allocation_time_limit_s=limit))
+        with Clock() as wall:
+            try:
+                run = matcher.allocate(req)
+                solver = run.answer.solver
+                row = {
+                    "status": solver.status,
+                    "stopped_in": solver.stopped_in,
+                    "rank_s": round(run.rank_s, 3),
+                    "solve_s": round(run.solve_s, 3),
+                    "placed": run.answer.optimal.placed,
+                    "guarantee": solver.guarantee,
+                }
+            except TimeLimitExceededError as exc:
+                row = {"status": exc.code, "stopped_in": exc.stage, "guarantee": exc.message}
+        rows.append({"referrals": n, "budget_gbp": budget, "time_limit_s": limit,
+                     "seconds": round(wall.wall, 3), **row})  # fmt: skip
+        print(f"limit {limit:g} s: {rows[-1]['seconds']} s, {rows[-1]['status']}: "
+              f"{rows[-1]['guarantee']}", flush=True)  # fmt: skip
+    return rows
 
 
 def bench_sufficiency(listings: int, referrals: int, baseline: int) -> dict[str, Any]:
@@ -198,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bids-each", type=int, default=40)
     parser.add_argument("--radius", type=float, default=40.0, help="allocation radius, miles")
     parser.add_argument("--budget-share", type=float, default=0.8)
+    parser.add_argument("--limits", type=float, nargs="+", default=[10.0, 6.0, 3.0])
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--referrals", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=300)
@@ -205,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     allocation: list[dict[str, Any]] = []
+    bounded: list[dict[str, Any]] = []
     if args.only in (None, "allocation"):
         print(
             f"allocation (embedded 5,000-listing registry, up to {args.bids_each} bids per "
@@ -212,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(" ".join(f"{h:>{w}}" for h, _, w in ALLOCATION_COLUMNS))
         allocation = bench_allocation(args.sizes, args.bids_each, args.radius, args.budget_share)
+        print(f"\nend to end, {max(args.sizes)} referrals, budgeted max_match, at each time limit")
+        bounded = bench_bounded(max(args.sizes), args.bids_each, args.radius,
+                                args.budget_share, args.limits)  # fmt: skip
 
     suff: dict[str, Any] = {}
     if args.only in (None, "sufficiency"):
@@ -245,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if allocation:
         result["allocation_measured"] = measured
         result["allocation"] = allocation
+        result["allocation_bounded"] = bounded
     if suff:
         result["sufficiency_measured"] = measured
         result["sufficiency"] = suff

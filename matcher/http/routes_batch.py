@@ -9,7 +9,9 @@ use.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -83,7 +85,12 @@ async def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher
         metrics.observe_allocation(run.status, run.solve_s)
         return _json(run.answer, started, rank=run.rank_s, solve=run.solve_s)
 
-    return await run_batch(work)
+    try:
+        return await _within(work, clock, matcher.limits.allocation_time_limit_s, "allocation")
+    except TimeLimitExceededError as exc:
+        if exc.stage == WAITING:  # the thread stops at its next check, uncounted
+            metrics.observe_allocation("time_limit_exceeded", None)
+        raise
 
 
 @router.post(
@@ -108,4 +115,24 @@ async def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatc
         answer = matcher.sufficiency(list(req.referrals), list(req.radii_miles), started=clock)
         return _json(answer, started)
 
-    return await run_batch(work)
+    return await _within(work, clock, matcher.limits.sufficiency_time_limit_s, "sufficiency")
+
+
+WAITING = "waiting for a CPU share"
+GRACE_S = 1.0  # past the limit, the work's own checks answer first; this is the backstop
+
+
+async def _within(
+    work: Callable[[], Response], clock: float, limit_s: float, what: str
+) -> Response:
+    """Run `work` on a batch thread; answer 503 if it has not answered `GRACE_S` after its
+    limit (a batch thread starved of CPU by other work may not reach its next check; it
+    stops there, but the client is answered now)."""
+    remaining = limit_s - (time.monotonic() - clock) + GRACE_S
+    try:
+        return await asyncio.wait_for(asyncio.shield(run_batch(work)), timeout=remaining)
+    except TimeoutError:
+        message = (
+            f"{what} did not finish within its time limit of {limit_s:g} s: stopped while {WAITING}"
+        )
+        raise TimeLimitExceededError(message, limit_s=limit_s, stage=WAITING) from None

@@ -1,13 +1,19 @@
 """Batch benchmarks: allocation solve time and gain over greedy; sufficiency throughput.
 
-    python -m benchmarks.batch [--listings 100000] [--referrals 10000] [--sizes 10 50 200]
-                               [--baseline 300] [--out benchmarks/results/batch.json]
+    python -m benchmarks.batch [--only allocation|sufficiency] [--sizes 50 200 500]
+                               [--bids-each 40] [--radius 40] [--budget-share 0.8]
+                               [--listings 100000] [--referrals 10000] [--baseline 300]
+                               [--out benchmarks/results/batch.json]
 
-Allocation: 10, 50 and 200 residential referrals from five dense authorities, 10 bids each
-on listings of their shortlist (fees 80-100% of the ceiling), against the embedded
-5,000-listing registry, so that referrals compete for the same one- and two-bed vacancies.
-Timed apart: ranking every bid (validate, price, score) and the three MILP stages; then the
-greedy plan and the gain, for both objectives.
+Allocation: 50, 200 and 500 residential referrals from five dense authorities, up to 40 bids
+each on listings of their shortlist within 40 miles (fees 80-100% of the ceiling), against
+the embedded 5,000-listing registry, so that referrals compete for the same one- and two-bed
+vacancies (500 x 40 is the 20,000 bids of issue 19). Timed apart: ranking every bid
+(validate, price, score), then the MILP stages for each objective, without a budget and
+with one of `--budget-share` (0.8) times the cost of greedy's cheapest plan, which binds;
+then the greedy plan and the gain.
+Then the largest size end to end through `Matcher.allocate`, budgeted max_match, within each
+of `--limits` seconds (ranking and every stage): status, stage stopped in, time.
 Sufficiency: N demo referrals (a third from postcode districts) against a generated
 100k-listing registry, index built and warmed apart; timed end to end (resolve, spatial
 queries, criteria, aggregates, response model) and serialisation apart. Baseline: the
@@ -27,14 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from matcher.batch.allocation import Option, build_problem, greedy_plan, solve
+from matcher.batch.allocation import build_problem
 from matcher.batch.demo_referrals import generate_referrals
 from matcher.batch.models import AllocateRequest
+from matcher.batch.solver import Option, greedy_plan, solve_stages
 from matcher.batch.sufficiency_report import sufficiency_response
 from matcher.match.request import ShortlistRequest
 from matcher.registry.demo import generate
 from matcher.registry.index import RegistryIndex
-from matcher.service import Matcher, Snapshot, load_snapshot
+from matcher.service import Limits, Matcher, Snapshot, load_snapshot
+from matcher.vocabulary.errors import TimeLimitExceededError
 from matcher.vocabulary.money import format_pence, to_pence
 
 DENSE = ["Birmingham", "Leeds", "Manchester", "Kent", "Essex"]
@@ -52,8 +60,11 @@ class Clock:
         self.cpu = time.process_time() - self.cpu
 
 
-def allocation_case(matcher: Matcher, n: int, bids_each: int, seed: int) -> AllocateRequest:
-    """n residential referrals from dense authorities, each bidding on nearby listings."""
+def allocation_case(
+    matcher: Matcher, n: int, bids_each: int, seed: int, radius_miles: float = 25.0
+) -> AllocateRequest:
+    """n residential referrals from dense authorities, each bidding on up to `bids_each`
+    listings of its shortlist within `radius_miles`."""
     rng = np.random.default_rng(seed)
     referrals = []
     for i in range(n):
@@ -64,8 +75,8 @@ def allocation_case(matcher: Matcher, n: int, bids_each: int, seed: int) -> Allo
             "lot": "standard",
             "child": {"age": int(rng.integers(11, 17)), "gender": "male", "needs": []},
             "start_date": "2026-12-01",
-            "max_distance_miles": 25.0,
-            "limit": 40,
+            "max_distance_miles": radius_miles,
+            "limit": max(40, bids_each),
             "explain": False,
         }
         short = matcher.shortlist(ShortlistRequest.model_validate(body)).shortlist
@@ -90,36 +101,94 @@ def plan_value(options: list[Option], plan: list[int]) -> tuple[int, int, float]
     return len(picked), sum(o.cost_pence for o in picked), sum(o.score_micro for o in picked) / 1e6
 
 
-def bench_allocation(sizes: list[int]) -> list[dict[str, Any]]:
-    """Rank and solve time per size and objective, with greedy's result beside."""
+def bench_allocation(
+    sizes: list[int], bids_each: int, radius_miles: float, budget_share: float
+) -> list[dict[str, Any]]:
+    """Rank and solve time per size, objective and budget, with greedy's result beside."""
     matcher = Matcher(load_snapshot(None))
     rows = []
     for n in sizes:
-        req = allocation_case(matcher, n, 10, seed=n)
+        req = allocation_case(matcher, n, bids_each, seed=n, radius_miles=radius_miles)
         with Clock() as ranking:
             problem = build_problem(matcher, req)
-        for objective in ("min_cost", "max_match"):
-            with Clock() as solving:
-                chosen = solve(problem.options, problem.vacancies, objective, None)
-            greedy = greedy_plan(problem.options, n, problem.vacancies, objective, None)
-            opt, gre = plan_value(problem.options, chosen), plan_value(problem.options, greedy)
-            rows.append(
-                {
-                    "referrals": n,
-                    "bids": sum(len(r.bids) for r in req.referrals),
-                    "valid_bids": len(problem.options),
-                    "objective": objective,
-                    "rank_s": round(ranking.wall, 3),
-                    "solve_s": round(solving.wall, 3),
-                    "solve_cpu_s": round(solving.cpu, 3),
-                    "placed": opt[0],
-                    "greedy_placed": gre[0],
-                    "cost_gbp": format_pence(opt[1]),
-                    "greedy_cost_gbp": format_pence(gre[1]),
-                    "score": round(opt[2], 6),
-                    "greedy_score": round(gre[2], 6),
+        cheapest = greedy_plan(problem.options, n, problem.vacancies, "min_cost", None)
+        binding = int(plan_value(problem.options, cheapest)[1] * budget_share)
+        for budget in (None, binding):
+            for objective in ("min_cost", "max_match"):
+                with Clock() as solving:
+                    solution = solve_stages(problem.options, problem.vacancies, objective, budget)
+                chosen = solution.chosen
+                greedy = greedy_plan(problem.options, n, problem.vacancies, objective, budget)
+                opt, gre = plan_value(problem.options, chosen), plan_value(problem.options, greedy)
+                rows.append(
+                    {
+                        "referrals": n,
+                        "bids": sum(len(r.bids) for r in req.referrals),
+                        "valid_bids": len(problem.options),
+                        "objective": objective,
+                        "budget_gbp": None if budget is None else format_pence(budget),
+                        "rank_s": round(ranking.wall, 3),
+                        "solve_s": round(solving.wall, 3),
+                        "solve_cpu_s": round(solving.cpu, 3),
+                        "stage_s": [round(st.seconds, 3) for st in solution.stages],
+                        "status": solution.status,
+                        "placed": opt[0],
+                        "greedy_placed": gre[0],
+                        "cost_gbp": format_pence(opt[1]),
+                        "greedy_cost_gbp": format_pence(gre[1]),
+                        "score": round(opt[2], 6),
+                        "greedy_score": round(gre[2], 6),
+                    }
+                )
+                print(_row(rows[-1]), flush=True)
+    return rows
+
+
+ALLOCATION_COLUMNS = (
+    # (header, key, width)
+    ("refs", "referrals", 5), ("bids", "valid_bids", 6), ("objective", "objective", 9),
+    ("budget", "budget_gbp", 12), ("rank s", "rank_s", 7), ("solve s", "solve_s", 8),
+    ("placed", "placed", 7), ("greedy", "greedy_placed", 7), ("cost GBP", "cost_gbp", 12),
+    ("greedy GBP", "greedy_cost_gbp", 12), ("score", "score", 9), ("greedy", "greedy_score", 9),
+)  # fmt: skip
+
+
+def _row(r: dict[str, Any]) -> str:
+    return " ".join(f"{r[k]!s:>{w}}" for _, k, w in ALLOCATION_COLUMNS)
+
+
+def bench_bounded(
+    n: int, bids_each: int, radius_miles: float, budget_share: float, limits_s: list[float]
+) -> list[dict[str, Any]]:
+    """The issue's request end to end through `Matcher.allocate` (ranking and every stage
+    within one time limit): max_match within a binding budget, at each limit."""
+    snapshot = load_snapshot(None)
+    req = allocation_case(Matcher(snapshot), n, bids_each, seed=n, radius_miles=radius_miles)
+    problem = build_problem(Matcher(snapshot), req)
+    cheapest = greedy_plan(problem.options, n, problem.vacancies, "min_cost", None)
+    budget = format_pence(int(plan_value(problem.options, cheapest)[1] * budget_share))
+    req = req.model_copy(update={"objective": "max_match", "budget_gbp": budget})
+    rows = []
+    for limit in limits_s:
+        matcher = Matcher(snapshot, limits=Limits(allocation_time_limit_s=limit))
+        with Clock() as wall:
+            try:
+                run = matcher.allocate(req)
+                solver = run.answer.solver
+                row = {
+                    "status": solver.status,
+                    "stopped_in": solver.stopped_in,
+                    "rank_s": round(run.rank_s, 3),
+                    "solve_s": round(run.solve_s, 3),
+                    "placed": run.answer.optimal.placed,
+                    "guarantee": solver.guarantee,
                 }
-            )
+            except TimeLimitExceededError as exc:
+                row = {"status": exc.code, "stopped_in": exc.stage, "guarantee": exc.message}
+        rows.append({"referrals": n, "budget_gbp": budget, "time_limit_s": limit,
+                     "seconds": round(wall.wall, 3), **row})  # fmt: skip
+        print(f"limit {limit:g} s: {rows[-1]['seconds']} s, {rows[-1]['status']}: "
+              f"{rows[-1]['guarantee']}", flush=True)  # fmt: skip
     return rows
 
 
@@ -165,46 +234,67 @@ def bench_sufficiency(listings: int, referrals: int, baseline: int) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     """Run both benchmarks; print a table; write JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.batch")
+    parser.add_argument("--only", choices=["allocation", "sufficiency"], default=None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument("--bids-each", type=int, default=40)
+    parser.add_argument("--radius", type=float, default=40.0, help="allocation radius, miles")
+    parser.add_argument("--budget-share", type=float, default=0.8)
+    parser.add_argument("--limits", type=float, nargs="+", default=[10.0, 6.0, 3.0])
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--referrals", type=int, default=10_000)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--baseline", type=int, default=300)
     parser.add_argument("--out", default="benchmarks/results/batch.json")
     args = parser.parse_args(argv)
 
-    allocation = bench_allocation(args.sizes)
-    print("allocation (embedded 5,000-listing registry, 10 bids per referral)")
-    head = ("refs", "objective", "rank s", "solve s", "placed", "greedy", "cost GBP",
-            "greedy GBP", "score", "greedy")  # fmt: skip
-    widths = (5, 9, 7, 8, 7, 7, 13, 13, 8, 8)
-    print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
-    keys = ("referrals", "objective", "rank_s", "solve_s", "placed", "greedy_placed", "cost_gbp",
-            "greedy_cost_gbp", "score", "greedy_score")  # fmt: skip
-    for r in allocation:
-        print(" ".join(f"{r[k]!s:>{w}}" for k, w in zip(keys, widths, strict=True)))
+    allocation: list[dict[str, Any]] = []
+    bounded: list[dict[str, Any]] = []
+    if args.only in (None, "allocation"):
+        print(
+            f"allocation (embedded 5,000-listing registry, up to {args.bids_each} bids per "
+            f"referral within {args.radius:g} miles)"
+        )
+        print(" ".join(f"{h:>{w}}" for h, _, w in ALLOCATION_COLUMNS))
+        allocation = bench_allocation(args.sizes, args.bids_each, args.radius, args.budget_share)
+        print(f"\nend to end, {max(args.sizes)} referrals, budgeted max_match, at each time limit")
+        bounded = bench_bounded(max(args.sizes), args.bids_each, args.radius,
+                                args.budget_share, args.limits)  # fmt: skip
 
-    suff = bench_sufficiency(args.listings, args.referrals, args.baseline)
-    print(
-        f"\nsufficiency: {suff['referrals']} referrals ({suff['distinct_origins']} origins) x "
-        f"{suff['listings']} listings: {suff['seconds']:.2f} s wall, {suff['cpu_seconds']:.2f} s "
-        f"CPU (+ {suff['serialise_s']:.2f} s to JSON, {suff['response_mb']} MB; parse "
-        f"{suff['parse_s']:.2f} s and index {suff['index_build_s']:.1f} s apart)\n"
-        f"baseline, shortlist one referral at a time at each radius: "
-        f"{suff['baseline_per_referral_ms']} ms per referral, about "
-        f"{suff['baseline_extrapolated_s']} s for all; thin-market share "
-        f"{suff['overall']['thin_market_share']}"
-    )
-    result = {
+    suff: dict[str, Any] = {}
+    if args.only in (None, "sufficiency"):
+        suff = bench_sufficiency(args.listings, args.referrals, args.baseline)
+        print(
+            f"\nsufficiency: {suff['referrals']} referrals ({suff['distinct_origins']} origins)"
+            f" x {suff['listings']} listings: {suff['seconds']:.2f} s wall, "
+            f"{suff['cpu_seconds']:.2f} s CPU (+ {suff['serialise_s']:.2f} s to JSON, "
+            f"{suff['response_mb']} MB; parse {suff['parse_s']:.2f} s and index "
+            f"{suff['index_build_s']:.1f} s apart)\n"
+            f"baseline, shortlist one referral at a time at each radius: "
+            f"{suff['baseline_per_referral_ms']} ms per referral, about "
+            f"{suff['baseline_extrapolated_s']} s for all; thin-market share "
+            f"{suff['overall']['thin_market_share']}"
+        )
+    measured = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_1min": round(os.getloadavg()[0], 2),
         },
-        "allocation": allocation,
-        "sufficiency": suff,
     }
     out = Path(args.out)
+    # --only keeps the other suite's last results in the file (each with its own date).
+    result = json.loads(out.read_text()) if args.only and out.exists() else {}
+    if "date" in result:  # the earlier layout: one date for both suites
+        stamp = {"date": result.pop("date"), "machine": result.pop("machine", None)}
+        for suite in ("allocation", "sufficiency"):
+            result.setdefault(f"{suite}_measured", stamp)
+    if allocation:
+        result["allocation_measured"] = measured
+        result["allocation"] = allocation
+        result["allocation_bounded"] = bounded
+    if suff:
+        result["sufficiency_measured"] = measured
+        result["sufficiency"] = suff
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     return 0

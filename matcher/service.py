@@ -32,7 +32,8 @@ from matcher.vocabulary import errors
 from matcher.vocabulary.audit import decision_id
 
 if TYPE_CHECKING:  # batch work (scipy's MILP) is imported only when a batch request comes
-    from matcher.batch.models import AllocateRequest, AllocateResponse, SufficiencyResponse
+    from matcher.batch.allocation import Allocation
+    from matcher.batch.models import AllocateRequest, SufficiencyResponse
 
 DEFAULT_LISTINGS = 5000
 DEFAULT_SEED = 2019
@@ -56,12 +57,14 @@ class Answer:
 
 @dataclass(frozen=True)
 class Limits:
-    """Request limits (from settings)."""
+    """Request limits (from settings); batch time limits are wall-clock seconds per request."""
 
     max_radius_miles: float = 200.0
     max_bids: int = 200
     max_batch_referrals: int = 20_000
     max_allocation_referrals: int = 500
+    allocation_time_limit_s: float = 10.0
+    sufficiency_time_limit_s: float = 60.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,19 +204,28 @@ class Matcher:
             "kendall_tau": tau,
         }
 
-    def allocate(self, req: AllocateRequest) -> AllocateResponse:
-        """Place several referrals at once (see `matcher.batch.allocation`)."""
-        from matcher.batch.allocation import allocate_response
+    def allocate(self, req: AllocateRequest, started: float | None = None) -> Allocation:
+        """Place several referrals at once (see `matcher.batch.allocation`), within
+        `allocation_time_limit_s` of `started` (a `time.monotonic()` reading; default now)."""
+        from matcher.batch.allocation import allocate
+        from matcher.batch.deadline import Deadline
 
-        return allocate_response(self, req, self.limits.max_allocation_referrals)
+        deadline = Deadline.start(self.limits.allocation_time_limit_s, "allocation", started)
+        return allocate(self, req, self.limits.max_allocation_referrals, deadline=deadline)
 
     def sufficiency(
-        self, requests: list[ShortlistRequest], radii_miles: list[float]
+        self,
+        requests: list[ShortlistRequest],
+        radii_miles: list[float],
+        started: float | None = None,
     ) -> SufficiencyResponse:
-        """Supply over a batch of referrals (see `matcher.batch.sufficiency`)."""
+        """Supply over a batch of referrals (see `matcher.batch.sufficiency`), within
+        `sufficiency_time_limit_s` of `started` (a `time.monotonic()` reading; default now)."""
+        from matcher.batch.deadline import Deadline
         from matcher.batch.sufficiency_report import sufficiency_response
 
+        deadline = Deadline.start(self.limits.sufficiency_time_limit_s, "sufficiency", started)
         return sufficiency_response(
             self.snapshot.index, self.snapshot.version, requests, radii_miles,
-            self.limits.max_batch_referrals, self.limits.max_radius_miles,
+            self.limits.max_batch_referrals, self.limits.max_radius_miles, deadline,
         )  # fmt: skip

@@ -50,6 +50,24 @@ class Settings(BaseSettings):
     max_radius_miles: Annotated[float, Field(gt=0, le=1000)] = 200.0
     max_batch_referrals: Annotated[int, Field(ge=1, le=100_000)] = 20_000
     max_allocation_referrals: Annotated[int, Field(ge=1, le=5_000)] = 500
+    allocation_time_limit_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="Wall-clock limit of one allocation (ranking its bids and every "
+            "solver stage); at the limit the answer is the best plan found, status time_limit.",
+        ),
+    ] = 10.0
+    sufficiency_time_limit_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="Wall-clock limit of one sufficiency request; past it, 503 "
+            "time_limit_exceeded.",
+        ),
+    ] = 60.0
     alert_excluding_severity: AlertSeverity = AlertSeverity.SERIOUS
     residential_long_placement_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal("3")
     index_backend: Literal["packed", "strtree", "rtree"] = "packed"
@@ -81,6 +99,8 @@ class Settings(BaseSettings):
             max_bids=self.max_bids,
             max_batch_referrals=self.max_batch_referrals,
             max_allocation_referrals=self.max_allocation_referrals,
+            allocation_time_limit_s=self.allocation_time_limit_s,
+            sufficiency_time_limit_s=self.sufficiency_time_limit_s,
         )
 
     def terms(self) -> TermsBook:

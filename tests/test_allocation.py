@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.batch.allocation import Option, allocate_response, greedy_plan, solve
+from matcher.batch.allocation import allocate_response
 from matcher.batch.models import AllocateRequest, AllocateResponse
+from matcher.batch.solver import Option, greedy_plan, solve
 from matcher.bids.request import RankRequest
 from matcher.cli.main import main
 from matcher.match.request import ShortlistRequest

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from matcher.batch.allocation import allocate_response
 from matcher.batch.models import AllocateRequest
 from matcher.bids.request import CompareRequest, RankRequest
 from matcher.bids.weights import COMPONENTS, PROFILES
@@ -270,12 +269,8 @@ ROUTES = {
 
 def cli_answer(matcher: Matcher, kind: str, raw: bytes) -> bytes:
     """What `matcher <kind> X.json` prints for the example (without the trailing newline)."""
-    if kind == "allocate":
-        from matcher.settings import Settings
-
-        req = parse_body(AllocateRequest, raw)
-        limit = Settings().max_allocation_referrals
-        return allocate_response(matcher, req, limit).model_dump_json().encode()
+    if kind == "allocate":  # the fixture's default limits are the default settings'
+        return matcher.allocate(parse_body(AllocateRequest, raw)).answer.model_dump_json().encode()
     model = {"shortlist": ShortlistRequest, "rank": RankRequest, "compare": CompareRequest}[kind]
     return getattr(matcher, kind)(parse_body(model, raw)).model_dump_json().encode()
 

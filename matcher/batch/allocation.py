@@ -5,8 +5,8 @@ its valid bids, the bids `Matcher.rank` accepts (its rejected bids keep their re
 listing's vacancies are shared, and a group of k uses k of them in one listing. Variables
 x[r, b] in {0, 1}; sum_b x[r, b] <= 1; per listing sum k_r x[r, b] <= vacancies; optionally
 sum cost x <= budget. Solved exactly with scipy's `milp` (HiGHS) as a lexicographic
-programme, one integer-valued stage after another so that no weighting can trade one goal
-against the next and no float scaling can blur a penny:
+programme (`matcher.batch.solver`), one integer-valued stage after another so that no
+weighting can trade one goal against the next and no float scaling can blur a penny:
 
 1. place as many children as possible (a sibling group of k counts k): one more child
    placed always beats any saving or any score;
@@ -20,6 +20,15 @@ Remaining ties are resolved deterministically: the model is built in a canonical
 (referral id, then bid id; listings by id), never in input order, and HiGHS is
 deterministic, so the same referrals and bids give the same plan in any order.
 
+Bounded time: the whole request runs within one `Deadline` (`MATCHER_ALLOCATION_TIME_LIMIT_S`
+through `Limits`), started by the adapter when it takes the request. Ranking the bids
+counts against it and checks it between referrals; each MILP stage gets what then remains,
+less a reserve for building the answer (`matcher.batch.solver` says what a stage stopped
+at the limit reports). The answer's `solver` block gives the status (`optimal` or
+`time_limit`), and per stage its status, the plan's value, the proven bound and the gap.
+Ranking that does not finish in time leaves nothing to plan with: 503
+`time_limit_exceeded`.
+
 Beside the optimum: the greedy procedure ("place the first referral first": each referral,
 in input order, takes its best bid on a listing with room, cheapest for `min_cost`, highest
 score for `max_match`, within the budget), so the gain of planning together is visible.
@@ -27,23 +36,25 @@ score for `max_match`, within the budget), so the gain of planning together is v
 
 from __future__ import annotations
 
+import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array, vstack
-
+from matcher.batch.deadline import Deadline
 from matcher.batch.models import (
     AllocateRequest,
     AllocateResponse,
     AssignmentOut,
     GainOut,
+    MeasureOut,
     PlanOut,
+    SolverOut,
+    StageOut,
     UnplacedOut,
 )
+from matcher.batch.solver import Option, Solution, Stage, greedy_plan, solve_stages
 from matcher.bids.contract_terms import TermsBook
 from matcher.bids.request import RankRequest
 from matcher.bids.response import RankedBidOut, RankResponse, RejectedBidOut, WeightsOut
@@ -97,20 +108,6 @@ class Ranker(Protocol):
         ...
 
 
-F64 = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One valid bid of one referral: a candidate assignment (plain numbers for the solver)."""
-
-    referral: int  # position of the referral in the request
-    listing_id: str
-    children: int
-    cost_pence: int
-    score_micro: int  # best-match score in millionths
-
-
 @dataclass(frozen=True, eq=False)
 class Problem:
     """A batch ready to solve: each referral's ranking and the options in canonical order."""
@@ -127,9 +124,19 @@ class Problem:
         return [list(r.rejected) if r else [] for r in self.rankings]
 
 
-def build_problem(matcher: Ranker, req: AllocateRequest) -> Problem:
-    """Rank every referral's bids (validating and pricing them) and list the options."""
-    rankings = [_rank(matcher, req, i) for i in range(len(req.referrals))]
+def build_problem(
+    matcher: Ranker, req: AllocateRequest, deadline: Deadline | None = None
+) -> Problem:
+    """Rank every referral's bids (validating and pricing them) and list the options.
+
+    With a `deadline`, the clock is checked before each referral is ranked.
+    """
+    n = len(req.referrals)
+    rankings: list[RankResponse | None] = []
+    for i in range(n):
+        if deadline is not None:
+            deadline.check("ranking bids", f"{i} of {n} referrals ranked")
+        rankings.append(_rank(matcher, req, i))
     ids = [r.referral_id for r in req.referrals]
     options: list[Option] = []
     bids: list[RankedBidOut] = []
@@ -147,20 +154,58 @@ def build_problem(matcher: Ranker, req: AllocateRequest) -> Problem:
     return Problem(ids, rankings, options, bids, vacancies)
 
 
-def allocate_response(
-    matcher: Ranker, req: AllocateRequest, max_referrals: int, max_bids: int = MAX_TOTAL_BIDS
-) -> AllocateResponse:
-    """The optimal plan, why each unplaced referral is unplaced, and the greedy plan."""
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """An answer and how long its two parts took (timings stay out of the answer, which
+    is byte-identical for the same request when it is optimal)."""
+
+    answer: AllocateResponse
+    rank_s: float  # validating, pricing and scoring every bid
+    solve_s: float  # the MILP stages
+
+    @property
+    def status(self) -> str:
+        """The solver's status: `optimal` or `time_limit`."""
+        return self.answer.solver.status
+
+
+def answer_reserve_s(limit_s: float) -> float:
+    """What the solver leaves of a `limit_s` budget for building the answer (greedy plan,
+    reasons, the response model): a tenth, at most half a second (the answer for 500
+    referrals and 20,000 bids takes about 0.1 s here)."""
+    return min(0.5, 0.1 * limit_s)
+
+
+def allocate(
+    matcher: Ranker,
+    req: AllocateRequest,
+    max_referrals: int,
+    max_bids: int = MAX_TOTAL_BIDS,
+    deadline: Deadline | None = None,
+) -> Allocation:
+    """The best plan within the deadline, why each unplaced referral is unplaced, and the
+    greedy plan; with the time ranking and solving took."""
     _check_limits(req, max_referrals, max_bids)
     weights = resolve_weights(req.profile, req.weights)
-    p = build_problem(matcher, req)
+    started = time.perf_counter()
+    p = build_problem(matcher, req, deadline)
+    if deadline is not None:  # nothing to plan with: the 503
+        deadline.check("ranking bids", f"all {len(p.ids)} referrals ranked")
+    ranked = time.perf_counter()
     budget = to_pence(req.budget_gbp) if req.budget_gbp is not None else None
-    chosen = solve(p.options, p.vacancies, req.objective, budget)
     greedy = greedy_plan(p.options, len(p.ids), p.vacancies, req.objective, budget)
+    solver_deadline = (
+        None
+        if deadline is None
+        else Deadline(deadline.limit_s - answer_reserve_s(deadline.limit_s), deadline.started,
+                      deadline.work)
+    )  # fmt: skip
+    solution = solve_stages(p.options, p.vacancies, req.objective, budget, solver_deadline, greedy)
+    chosen = solution.chosen
     rejected = p.rejected
     optimal_plan = _plan(p.options, p.bids, chosen, p.ids, rejected, req.objective)
     greedy_out = _plan(p.options, p.bids, greedy, p.ids, rejected, req.objective)
-    return AllocateResponse(
+    answer = AllocateResponse(
         decision_id=decision_id(
             req, matcher.snapshot.version, terms=matcher.terms.version, method="lexicographic-v2"
         ),
@@ -170,6 +215,7 @@ def allocate_response(
         budget_gbp=req.budget_gbp,
         weights=WeightsOut(profile=weights.profile, weights=weights.weights),
         method=METHOD,
+        solver=solver_out(solution, None if deadline is None else deadline.limit_s),
         referrals=len(p.ids),
         valid_bids=len(p.options),
         optimal=optimal_plan,
@@ -183,6 +229,91 @@ def allocate_response(
             ),
             score_gained=round(optimal_plan.total_score - greedy_out.total_score, 6),
         ),
+    )
+    return Allocation(answer, ranked - started, solution.seconds)
+
+
+def allocate_response(
+    matcher: Ranker,
+    req: AllocateRequest,
+    max_referrals: int,
+    max_bids: int = MAX_TOTAL_BIDS,
+    deadline: Deadline | None = None,
+) -> AllocateResponse:
+    """The answer of `allocate` alone."""
+    return allocate(matcher, req, max_referrals, max_bids, deadline).answer
+
+
+_MEASURE_OUT: dict[str, tuple[MeasureOut, str]] = {
+    "children_placed": ("children_placed", "most children placed"),
+    "total_cost": ("total_cost_gbp", "total cost"),
+    "total_score": ("total_score", "total score"),
+}
+
+
+def _in_units(stage: Stage, value: int) -> float:
+    """A stage's integer value in the answer's units (children, GBP, score)."""
+    if stage.measure == "total_cost":
+        return value / 100
+    if stage.measure == "total_score":
+        return round(value / SCORE_UNITS, 6)
+    return float(value)
+
+
+def _gap(stage: Stage) -> float | None:
+    """|bound - value| / |value| (HiGHS's relative gap), rounded up to 6 decimals."""
+    if stage.bound is None:
+        return None
+    if stage.bound == stage.value:
+        return 0.0
+    if stage.value == 0:
+        return None  # infinitely far: nothing placed yet something could be
+    return math.ceil(abs(stage.bound - stage.value) / abs(stage.value) * 1e6) / 1e6
+
+
+def _shown(stage: Stage, value: int) -> str:
+    """A stage's value as an officer reads it: children, GBP to the penny, score."""
+    if stage.measure == "total_cost":
+        return format_pence(value)
+    if stage.measure == "total_score":
+        return f"{value / SCORE_UNITS:.6f}"
+    return str(value)
+
+
+def _stage_text(stage: Stage) -> str:
+    name = _MEASURE_OUT[stage.measure][1]
+    shown = _shown(stage, stage.value)
+    if stage.status == "optimal":
+        return f"{name}: proven ({shown})"
+    if stage.status == "not_run":
+        return f"{name}: not optimised ({shown})"
+    if stage.bound is None:
+        return f"{name}: best found {shown}, nothing proven"
+    side = "at most" if stage.maximise else "at least"
+    gap = _gap(stage)
+    gap_text = "" if gap is None else f", gap {gap:.4%}"
+    return f"{name}: best found {shown}, optimum {side} {_shown(stage, stage.bound)}{gap_text}"
+
+
+def solver_out(solution: Solution, time_limit_s: float | None) -> SolverOut:
+    """The `solver` block of the answer: status, and per stage what is proven."""
+    stopped = next((s for s in solution.stages if s.status == "time_limit"), None)
+    return SolverOut(
+        status=solution.status,
+        time_limit_s=time_limit_s,
+        stopped_in=None if stopped is None else _MEASURE_OUT[stopped.measure][0],
+        stages=[
+            StageOut(
+                measure=_MEASURE_OUT[s.measure][0],
+                goal="max" if s.maximise else "min",
+                status=s.status,
+                value=_in_units(s, s.value),
+                bound=None if s.bound is None else _in_units(s, s.bound),
+                gap=_gap(s),
+            )
+            for s in solution.stages
+        ],
+        guarantee="; ".join(_stage_text(s) for s in solution.stages),
     )
 
 
@@ -228,159 +359,6 @@ def _rank(matcher: Ranker, req: AllocateRequest, i: int) -> RankResponse | None:
             errors.ErrorDetail(f"referrals.{i}.{d.field}", d.reason, d.extra) for d in exc.details
         ]
         raise
-
-
-def solve(
-    options: list[Option],
-    vacancies: dict[str, int],
-    objective: str,
-    budget_pence: int | None,
-) -> list[int]:
-    """Indices (ascending) of the options in the optimal plan (see module docstring).
-
-    Parameters
-    ----------
-    options : candidate (referral, bid) pairs in canonical order, shape (m,).
-    vacancies : listing id -> vacancies, shared by every referral.
-    objective : "min_cost" or "max_match".
-    budget_pence : optional cap on the summed cost (pence) of the chosen options.
-
-    Returns
-    -------
-    Indices into `options`: at most one per referral, within capacity and budget.
-    """
-    m = len(options)
-    if m == 0:
-        return []
-    cost = np.array([o.cost_pence for o in options], dtype=np.float64)
-    score = np.array([o.score_micro for o in options], dtype=np.float64)
-    children = np.array([o.children for o in options], dtype=np.float64)
-    rows, upper = _constraints(options, vacancies, cost, budget_pence)
-    lower = [-np.inf] * len(upper)
-    x = _milp(-children, rows, lower, upper)  # 1. most children placed
-    placed = round(float(children @ x))
-    if placed == 0:
-        return []
-    rows.append(csr_array(children.reshape(1, m)))
-    lower.append(placed - 0.5)  # integer rows: half a unit of slack is exact, and robust
-    upper.append(np.inf)
-    primary, secondary = (cost, -score) if objective == "min_cost" else (-score, cost)
-    x = _milp(primary, rows, lower, upper)  # 2. the objective
-    rows.append(csr_array(primary.reshape(1, m)))
-    lower.append(-np.inf)
-    upper.append(round(float(primary @ x)) + 0.5)
-    x = _milp(secondary, rows, lower, upper)  # 3. the other measure
-    chosen = [k for k in range(m) if x[k] > 0.5]
-    _check_feasible(options, chosen, vacancies, budget_pence)
-    return chosen
-
-
-def _constraints(
-    options: list[Option], vacancies: dict[str, int], cost: F64, budget_pence: int | None
-) -> tuple[list[csr_array], list[float]]:
-    """One row per referral (at most one bid), per listing that could overflow, per budget."""
-    m = len(options)
-    by_referral: dict[int, list[int]] = defaultdict(list)
-    by_listing: dict[str, list[int]] = defaultdict(list)
-    for k, o in enumerate(options):
-        by_referral[o.referral].append(k)
-        by_listing[o.listing_id].append(k)
-    rows: list[csr_array] = []
-    upper: list[float] = []
-    groups = [ks for ks in by_referral.values() if len(ks) > 1]
-    if groups:
-        rows.append(_indicator(groups, [1.0] * m, m))
-        upper.extend([1.0] * len(groups))
-    tight = [
-        (listing, ks)
-        for listing, ks in sorted(by_listing.items())
-        if sum(options[k].children for k in ks) > vacancies[listing]  # else it never binds
-    ]
-    if tight:
-        rows.append(_indicator([ks for _, ks in tight], [o.children for o in options], m))
-        upper.extend(float(vacancies[listing]) for listing, _ in tight)
-    if budget_pence is not None:
-        rows.append(csr_array(cost.reshape(1, m)))
-        upper.append(float(budget_pence))
-    return rows, upper
-
-
-def _indicator(groups: list[list[int]], value: list[float] | list[int], m: int) -> csr_array:
-    """A sparse matrix with one row per group: value[k] in the columns k of the group."""
-    indptr = np.cumsum([0] + [len(g) for g in groups])
-    cols = np.array([k for g in groups for k in g], dtype=np.int64)
-    data = np.asarray(value, dtype=np.float64)[cols]
-    return csr_array((data, cols, indptr), shape=(len(groups), m))
-
-
-def _milp(c: F64, rows: list[csr_array], lower: list[float], upper: list[float]) -> F64:
-    """Solve one stage: minimise c @ x over binary x; the solution rounded to 0/1."""
-    m = len(c)
-    constraints = (
-        [LinearConstraint(vstack(rows, format="csr"), np.array(lower), np.array(upper))]
-        if rows
-        else []
-    )
-    result = milp(
-        c,
-        constraints=constraints,
-        integrality=np.ones(m),
-        bounds=Bounds(0, 1),
-        options={"mip_rel_gap": 0.0, "presolve": True},
-    )
-    if result.x is None:  # x = 0 is feasible for stage 1 and each stage keeps the last optimum
-        raise errors.MatcherError(f"allocation solver failed: {result.message}")
-    x: F64 = np.asarray(result.x, dtype=np.float64).round()
-    return x
-
-
-def _check_feasible(
-    options: list[Option], chosen: list[int], vacancies: dict[str, int], budget: int | None
-) -> None:
-    """Recheck the plan in integers (the solver works in floats with tolerances)."""
-    used: dict[str, int] = defaultdict(int)
-    for k in chosen:
-        used[options[k].listing_id] += options[k].children
-    ok = len({options[k].referral for k in chosen}) == len(chosen)
-    ok = ok and all(used[lid] <= vacancies[lid] for lid in used)
-    ok = ok and (budget is None or sum(options[k].cost_pence for k in chosen) <= budget)
-    if not ok:
-        raise errors.MatcherError("allocation solver returned an infeasible plan")
-
-
-def greedy_plan(
-    options: list[Option],
-    n_referrals: int,
-    vacancies: dict[str, int],
-    objective: str,
-    budget_pence: int | None,
-) -> list[int]:
-    """Place referrals one at a time in input order, each taking its best bid still free.
-
-    Best: cheapest (then higher score) for `min_cost`; highest score (then cheaper) for
-    `max_match`; a bid that would break the budget is skipped.
-    """
-    free = dict(vacancies)
-    spent = 0
-    mine: dict[int, list[int]] = defaultdict(list)
-    for k, o in enumerate(options):
-        mine[o.referral].append(k)
-    chosen: list[int] = []
-    for r in range(n_referrals):
-        if objective == "min_cost":
-            ks = sorted(mine[r], key=lambda k: (options[k].cost_pence, -options[k].score_micro, k))
-        else:
-            ks = sorted(mine[r], key=lambda k: (-options[k].score_micro, options[k].cost_pence, k))
-        for k in ks:
-            o = options[k]
-            if free[o.listing_id] >= o.children and (
-                budget_pence is None or spent + o.cost_pence <= budget_pence
-            ):
-                free[o.listing_id] -= o.children
-                spent += o.cost_pence
-                chosen.append(k)
-                break
-    return sorted(chosen)
 
 
 def _plan(

@@ -18,6 +18,7 @@ from matcher.vocabulary.money import MoneyStr
 
 Objective = Literal["min_cost", "max_match"]
 UnplacedReason = Literal["no_valid_bid", "lost_to_capacity", "over_budget"]
+MeasureOut = Literal["children_placed", "total_cost_gbp", "total_score"]
 
 
 class _Body(BaseModel):
@@ -114,6 +115,54 @@ class GainOut(_Out):
     score_gained: float
 
 
+class StageOut(_Out):
+    """One stage of the lexicographic programme: what the plan reaches and what is proven."""
+
+    measure: Annotated[
+        MeasureOut,
+        Field(description="children_placed (stage 1), then the objective's measure, then "
+                          "the other: total_cost_gbp (GBP) or total_score."),
+    ]  # fmt: skip
+    goal: Literal["max", "min"]
+    status: Annotated[
+        Literal["optimal", "time_limit", "not_run"],
+        Field(description="optimal: proven best (given the earlier stages); time_limit: "
+                          "the time limit stopped this stage, value is the best found; "
+                          "not_run: an earlier stage stopped, this measure was not optimised."),
+    ]  # fmt: skip
+    value: Annotated[float, Field(description="The plan's value of the measure.")]
+    bound: Annotated[
+        float | None,
+        Field(description="The best value any plan could reach, as proven by the solver "
+                          "(equal to value when optimal); null: nothing proven."),
+    ]  # fmt: skip
+    gap: Annotated[
+        float | None,
+        Field(description="|bound - value| / |value|, rounded up: 0 when optimal; null "
+                          "when nothing is proven (or value is 0 and bound is not)."),
+    ]  # fmt: skip
+
+
+class SolverOut(_Out):
+    """How the plan was solved, and what is guaranteed about it."""
+
+    status: Annotated[
+        Literal["optimal", "time_limit"],
+        Field(description="optimal: every stage proven; time_limit: the request's time "
+                          "limit stopped a stage, and `optimal` is the best plan found."),
+    ]  # fmt: skip
+    time_limit_s: Annotated[
+        float | None,
+        Field(description="The request's wall-clock limit (ranking the bids and every "
+                          "stage); null: unbounded (in-process use)."),
+    ]  # fmt: skip
+    stopped_in: Annotated[
+        MeasureOut | None, Field(description="The stage the time limit stopped (null: none).")
+    ] = None
+    stages: list[StageOut]
+    guarantee: Annotated[str, Field(description="The stages in words, for an officer.")]
+
+
 class AllocateResponse(_Out):
     """The optimal plan, the unplaced with reasons, and the greedy plan beside it."""
 
@@ -124,9 +173,14 @@ class AllocateResponse(_Out):
     budget_gbp: str | None
     weights: WeightsOut
     method: str
+    solver: SolverOut
     referrals: int
     valid_bids: int
-    optimal: PlanOut
+    optimal: Annotated[
+        PlanOut,
+        Field(description="The plan: optimal when solver.status is optimal, else the best "
+                          "found within the time limit (see solver.stages)."),
+    ]  # fmt: skip
     unplaced: list[UnplacedOut]
     greedy: PlanOut
     gain: GainOut

@@ -48,6 +48,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from matcher.batch.deadline import Deadline
 from matcher.match.criteria import Criteria
 from matcher.match.radius import (
     PLANAR_ABS_TOLERANCE_M,
@@ -74,6 +75,7 @@ from matcher.vocabulary.errors import ErrorDetail, RequestError
 from matcher.vocabulary.reasons import REASON_BIT, REASONS_BY_BIT, Reason
 
 CELLS_PER_BLOCK = 2_000_000  # referrals x candidates evaluated at once (bounds memory)
+CHECK_EVERY = 500  # referrals resolved between two looks at the deadline (~10 ms of work)
 _NEVER = np.iinfo(np.int32).max
 _NYI = RATINGS.index(OfstedRating.NOT_YET_INSPECTED)
 _RATING_RANK = np.array([RATING_RANK[r] for r in RATINGS], dtype=np.int16)
@@ -336,6 +338,7 @@ def analyse(
     radii_miles: list[float],
     max_radius_miles: float,
     threads: int | None = None,
+    deadline: Deadline | None = None,
 ) -> list[ReferralSupply]:
     """Per-referral supply, in input order (radii: ascending, distinct).
 
@@ -343,9 +346,17 @@ def analyse(
     core, at most 4) share them, in contiguous chunks. numpy, shapely and pyproj release the
     GIL inside their loops, so two cores give most of a second core's worth. Each referral's
     answer depends only on its own unit, so the threads change nothing in it.
+
+    `deadline`: checked every `CHECK_EVERY` referrals resolved and before every unit, in
+    each thread; past it, `TimeLimitExceededError` (the other threads stop at their next
+    unit).
     """
     radii_m = [r * METRES_PER_MILE for r in radii_miles]
-    resolved = [_resolve(r, i, max_radius_miles) for i, r in enumerate(requests)]
+    resolved = []
+    for i, r in enumerate(requests):
+        if deadline is not None and i % CHECK_EVERY == 0:
+            deadline.check("resolving referrals", f"{i} of {len(requests)} resolved")
+        resolved.append(_resolve(r, i, max_radius_miles))
     table = criteria_table(resolved)
     units: dict[tuple[float, float, Dpv, Lot], list[int]] = defaultdict(list)
     for i, c in enumerate(resolved):
@@ -358,6 +369,8 @@ def analyse(
         out: list[ReferralSupply] = []
         origin = OriginPoint.of(*chunk[0][0][:2])
         for (lat, lon, dpv, lot), members in chunk:
+            if deadline is not None:
+                deadline.check("evaluating referrals")
             if (origin.lat, origin.lon) != (lat, lon):
                 origin = OriginPoint.of(lat, lon)
             kind = kinds[(dpv, lot)]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import geodata
+from matcher.batch.deadline import Deadline
 from matcher.batch.models import (
     AggregatesOut,
     GroupOut,
@@ -392,8 +393,13 @@ def sufficiency_response(
     radii_miles: list[float],
     max_referrals: int,
     max_radius_miles: float,
+    deadline: Deadline | None = None,
 ) -> SufficiencyResponse:
-    """The whole answer: aggregates, then one row per referral (input order)."""
+    """The whole answer: aggregates, then one row per referral (input order).
+
+    With a `deadline`, the analysis checks it between units of work and once more before
+    the answer is built: past it, `TimeLimitExceededError` (503).
+    """
     if len(requests) > max_referrals:
         raise LimitExceededError(
             f"too many referrals: {len(requests)} > {max_referrals}",
@@ -407,5 +413,7 @@ def sufficiency_response(
             field="radii_miles",
             limit=max_radius_miles,
         )
-    supply = analyse(index, requests, radii, max_radius_miles)
+    supply = analyse(index, requests, radii, max_radius_miles, deadline=deadline)
+    if deadline is not None:
+        deadline.check("aggregating", f"all {len(requests)} referrals analysed")
     return build_response(supply, requests, radii, snapshot_version)

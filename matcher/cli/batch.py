@@ -47,7 +47,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     from matcher.batch.models import AllocateRequest
 
     req = parse_body(AllocateRequest, read_input(args.request, args.request))
-    emit(build_matcher(args).allocate(req))
+    emit(build_matcher(args).allocate(req).answer)
     return 0
 
 

@@ -74,6 +74,8 @@ class LimitsOut(_Out):
     max_batch_body_bytes: int
     max_bids: int
     max_radius_miles: float
+    allocation_time_limit_s: float
+    sufficiency_time_limit_s: float
 
 
 class CatalogueOut(_Out):
@@ -141,6 +143,8 @@ def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
             max_batch_body_bytes=settings.max_batch_body_bytes,
             max_bids=settings.max_bids,
             max_radius_miles=settings.max_radius_miles,
+            allocation_time_limit_s=settings.allocation_time_limit_s,
+            sufficiency_time_limit_s=settings.sufficiency_time_limit_s,
         ),
         request_defaults=request_defaults(),
     )

@@ -1,8 +1,10 @@
 """Prometheus metrics on a per-app `CollectorRegistry` (two apps in one process never clash).
 
 Labels are route *templates*, methods, status codes, snapshot versions and sources: never
-a path with values in it, never anything from a referral. With `--workers N` each worker
-process keeps its own counters (a scrape sees the worker that answered it).
+a path with values in it, never anything from a referral. Methods outside the standard set
+are counted as `other` (a client can send any token as a method: each must not become a
+series). With `--workers N` each worker process keeps its own counters (a scrape sees the
+worker that answered it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ __all__ = ["CONTENT_TYPE", "Metrics"]
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 COUNT_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 50_000)
+SOLVE_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# optimal / time_limit: answered (the solver's status); time_limit_exceeded: the 503
+ALLOCATION_STATUSES = ("optimal", "time_limit", "time_limit_exceeded")
 
 
 class Metrics:
@@ -59,6 +65,18 @@ class Metrics:
         self.reloads = Counter(
             "matcher_snapshot_reloads", "Snapshot reload attempts.", ["outcome"], registry=r
         )
+        self.allocations = Counter(
+            "matcher_allocations", "Allocations by outcome: optimal, time_limit (the best "
+            "plan found at the time limit), time_limit_exceeded (503: bids not ranked in time).",
+            ["status"], registry=r,
+        )  # fmt: skip
+        self.allocation_solve = Histogram(
+            "matcher_allocation_solve_seconds",
+            "Time in the MILP stages of an answered allocation (ranking the bids apart).",
+            ["status"], buckets=SOLVE_BUCKETS_S, registry=r,
+        )  # fmt: skip
+        for status in ALLOCATION_STATUSES:  # every series exists from the start, at 0
+            self.allocations.labels(status)
         self._generated_at = float("nan")
         self.snapshot_age.set_function(self._age)
 
@@ -67,7 +85,7 @@ class Metrics:
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency."""
-        labels = (method, route, str(status))
+        labels = (method if method in METHODS else "other", route, str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
 
@@ -75,6 +93,12 @@ class Metrics:
         """Record a shortlist's candidate and eligible counts."""
         self.candidates.observe(within_radius)
         self.eligible.observe(eligible)
+
+    def observe_allocation(self, status: str, solve_s: float | None) -> None:
+        """Count one allocation by outcome (`ALLOCATION_STATUSES`); its solve time if any."""
+        self.allocations.labels(status).inc()
+        if solve_s is not None:
+            self.allocation_solve.labels(status).observe(solve_s)
 
     def snapshot_swapped(self, snapshot: Snapshot) -> None:
         """Point the snapshot gauges at a newly installed snapshot."""

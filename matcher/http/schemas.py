@@ -132,8 +132,11 @@ class ReloadOut(_Out):
 ERROR_BODY_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` documenting the canonical error body for these statuses.
+def error_responses(
+    *statuses: int, descriptions: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` documenting the canonical error body for these statuses (`descriptions`
+    replaces the default text of a status for these routes).
 
     The content type is spelled out (errors are always `application/json`): with `model=`
     FastAPI would file it under the route's own media type, e.g. `application/geo+json`.
@@ -147,7 +150,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "Request body is not application/json.",
         422: "A field is invalid, unknown or over a limit; `details` names each field.",
         503: "No registry snapshot loaded yet.",
-    }
+    } | (descriptions or {})
     content = {"application/json": {"schema": ERROR_BODY_REF}}
     return {s: {"description": described.get(s, "Error."), "content": content} for s in statuses}
 

@@ -14,7 +14,8 @@
     │   └── ForbiddenError            403 forbidden
     ├── NotFoundError                 404 not_found
     ├── SnapshotError                 422 invalid_snapshot  (a registry snapshot is refused)
-    └── ServiceUnavailableError       503 not_ready         (no snapshot loaded yet)
+    ├── ServiceUnavailableError       503 not_ready         (no snapshot loaded yet)
+    └── TimeLimitExceededError        503 time_limit_exceeded (batch work past its time limit)
 
 The HTTP layer turns any of these into the canonical error body; the CLI prints the same
 body to stderr and exits non-zero. Messages never echo a child's details.
@@ -159,3 +160,20 @@ class ServiceUnavailableError(MatcherError):
 
     status_code = 503
     code = "not_ready"
+
+
+class TimeLimitExceededError(MatcherError):
+    """Batch work reached its wall-clock limit with nothing it could answer.
+
+    503: the service bounds the time one request may hold a worker; the same request may
+    fit on a quieter service or with a higher limit, and a smaller batch fits sooner.
+    """
+
+    status_code = 503
+    code = "time_limit_exceeded"
+
+    def __init__(self, message: str, limit_s: float, stage: str) -> None:
+        detail = ErrorDetail("referrals", message, {"time_limit_s": limit_s, "stage": stage})
+        super().__init__(message, [detail])
+        self.limit_s = limit_s
+        self.stage = stage

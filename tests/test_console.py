@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser_support import (
@@ -424,3 +425,12 @@ def test_tablet_width_stacks_and_offers_a_wider_search(
         assert tab.last_posted("/v1/shortlist")["max_distance_miles"] == wider["max_distance_miles"]
     finally:
         tab.close()
+
+
+def test_root_redirects_to_the_console_and_the_log_prints_its_url(server: MatcherServer) -> None:
+    """`/` is not a JSON 404: it redirects to the console, whose URL the start-up log prints."""
+    answer = httpx.get(f"{server.url}/", timeout=30)
+    assert answer.status_code == 307 and answer.headers["location"] == "console/"
+    landed = httpx.get(f"{server.url}/", timeout=30, follow_redirects=True)
+    assert str(landed.url) == f"{server.url}/console/" and "Officer console" in landed.text
+    assert f"officer console at {server.url}/console/" in server.log.read_text()

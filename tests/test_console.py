@@ -124,6 +124,7 @@ class Console:
     ) -> None:
         """Fill the referral form (other fields keep the catalogue's defaults)."""
         page = self.page
+        page.fill("#referral_id", "R-2026-0016")  # fixed: the same answers, the same screenshots
         page.fill("#placing_authority", authority)
         page.select_option("#dpv", "residential")
         page.select_option("#lot", "standard")

@@ -155,6 +155,12 @@ class Screenshots:
         self.folder = folder
         self.taken: list[Path] = []
 
+    def record(self, path: Path) -> Path:
+        """Count a PNG written some other way (a printed page) among the screenshots."""
+        self.taken.append(path)
+        print(f"screenshot: {path}")
+        return path
+
     def take(self, page: Any, name: str, *, full_page: bool = True) -> Path:
         """Save `page` as `<folder>/<name>.png` and print the path."""
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -280,6 +280,29 @@ def test_start_tolerance_scores_late_starts_lower_instead_of_refusing(
     assert {r.bid_id for r in strict.rejected} == {"B001", "B002"}
 
 
+def test_tie_break_names_the_higher_scoring_bids_a_bid_was_placed_above(
+    matcher: Matcher, shortlisted: list[Any]
+) -> None:
+    """Each bid the cheapest-first tie rule moves says over whom (`tie_break.moved_above`):
+    bids ranked below it that score higher, by no more than tie_epsilon at the step it was
+    picked; every other bid, and every bid ordered by price, has `tie_break` null."""
+    bids = bids_for(shortlisted, [0.6, 0.95, 0.8, 0.7, 0.9, 0.85, 0.75, 0.65, 0.99, 0.72])
+    answer = rank(matcher, bids, order_by="best_match", tie_epsilon=0.2)
+    rank_of = {r.bid_id: r.rank for r in answer.ranked}
+    score_of = {r.bid_id: r.score for r in answer.ranked}
+    moved = [r for r in answer.ranked if r.tie_break is not None]
+    assert moved, "epsilon 0.2 over ten near bids should move at least one"
+    for r in moved:
+        assert r.fully_meets_needs and r.tie_break is not None and r.tie_break.moved_above
+        for other in r.tie_break.moved_above:
+            assert rank_of[other] > r.rank
+            assert r.score <= score_of[other] <= r.score + 0.2 + 1e-6
+    # Without the tie rule (epsilon 0), or by price, nothing is moved.
+    assert all(r.tie_break is None for r in rank(matcher, bids, order_by="best_match",
+                                                  tie_epsilon=0.0).ranked)  # fmt: skip
+    assert all(r.tie_break is None for r in rank(matcher, bids, order_by="price").ranked)
+
+
 def test_tie_epsilon_is_configurable(matcher: Matcher, shortlisted: list[Any]) -> None:
     """With epsilon 0 the order is by score alone; the answer reports the epsilon used."""
     bids = bids_for(shortlisted, [0.6, 0.95, 0.8, 0.7, 0.9, 0.85, 0.75, 0.65])

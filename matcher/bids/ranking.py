@@ -10,7 +10,7 @@ bids that both fully meet needs and score within `epsilon` are ordered cheapest 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +43,9 @@ class RankedBid:
     """A valid bid with its price, score and components.
 
     `values` are the components' values and `contributions` their weighted shares of the
-    score, both in the order of the weights used.
+    score, both in the order of the weights used. `tie_break_over`, set by `_order`: the bids
+    (ids, in score order) this one was placed above by the cheapest-first tie rule, although
+    each scores higher; empty when it sits where its score or price puts it.
     """
 
     bid: Bid
@@ -56,6 +58,7 @@ class RankedBid:
     score: float
     values: list[float]
     contributions: list[float]
+    tie_break_over: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +258,8 @@ def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
     Best match walks the bids in score order: the next bid is the first remaining one,
     unless it fully meets needs, in which case it is the cheapest remaining bid that fully
     meets needs and scores within `tie_epsilon` of it. Those bids are a prefix of the
-    remaining ones (they are in score order), so each step scans only that prefix.
+    remaining ones (they are in score order), so each step scans only that prefix. A bid
+    picked ahead of higher-scoring ones records them in `tie_break_over`.
     """
 
     def cheap_key(r: RankedBid) -> tuple[Decimal, float, str]:
@@ -281,6 +285,10 @@ def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
                 break
             if remaining[i].fully_meets_needs and (key := cheap_key(remaining[i])) < pick_key:
                 pick, pick_key = i, key
-        ordered.append(remaining.pop(pick))
+        moved = remaining.pop(pick)
+        if pick:
+            passed = tuple(r.bid.bid_id for r in remaining[:pick])
+            moved = replace(moved, tie_break_over=passed)
+        ordered.append(moved)
         scores.pop(pick)
     return ordered

@@ -62,6 +62,19 @@ class ComponentOut(_Out):
     contribution: float
 
 
+class TieBreakOut(_Out):
+    """Why a bid sits above bids that score higher: the cheapest-first tie rule."""
+
+    moved_above: Annotated[
+        list[str],
+        Field(
+            description="The bids (ids, in score order) placed below this one although each "
+            "scores higher: this bid fully meets needs and is the cheapest that does within "
+            "tie_epsilon of the best remaining score."
+        ),
+    ]
+
+
 class RankedBidOut(_Out):
     """A valid bid in rank order, with why it sits there."""
 
@@ -78,6 +91,13 @@ class RankedBidOut(_Out):
     price: PriceOut
     score: float
     components: dict[str, ComponentOut]
+    tie_break: Annotated[
+        TieBreakOut | None,
+        Field(
+            description="Best match only: set when the cheapest-first tie rule placed this bid "
+            "above higher-scoring bids; null when it sits where its score (or price) puts it."
+        ),
+    ]
 
 
 class RejectedBidOut(_Out):
@@ -206,6 +226,7 @@ def ranked_entries(
                     names, weights, r.values, r.contributions, strict=True
                 )
             },
+            "tie_break": {"moved_above": list(r.tie_break_over)} if r.tie_break_over else None,
         }
         for rank, (r, rating) in enumerate(zip(ranked, ratings, strict=True), start=1)
     ]

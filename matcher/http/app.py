@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi.routing import iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
@@ -51,6 +52,11 @@ Every error has one shape: `{"error": {"code", "message", "details": [{"field", 
 
 
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
+
+
+async def _to_console(request: Request) -> RedirectResponse:
+    """GET /: a redirect to the officer console."""
+    return RedirectResponse("console/", status_code=307)
 
 
 def create_app(
@@ -120,6 +126,9 @@ def create_app(
         app.include_router(routes_admin.router)
     # The officer console: static files shipped in the package, calling the public API only.
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+    # `/` is where a person lands: send them to the console (relative, so it also works
+    # behind a path prefix). A plain route, not an API operation: not in the OpenAPI.
+    app.add_route("/", _to_console, methods=["GET", "HEAD"], include_in_schema=False)
 
     install_error_handlers(app)
     # add_middleware wraps: the last added runs first (outermost).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
 from matcher.http.app import create_app
-from matcher.http.logs import log_config
+from matcher.http.logs import EVENT_LOGGER, log_config
 from matcher.http.protocol import MatcherConfig
 from matcher.http.state import limit_malloc_arenas
 from matcher.registry.loader import load_registry
@@ -90,6 +91,14 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
+def console_url(host: str, port: int) -> str:
+    """Where a person on this machine opens the console (a wildcard host: the loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104 (displayed, not bound)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/console/"
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM: 0 on a clean stop, 1 when the registry file is
     missing or invalid, 2 on bad settings, 3 when the server could not start."""
@@ -114,7 +123,10 @@ def serve(args: argparse.Namespace) -> int:
         except SnapshotError as exc:
             details = [d.as_dict() for d in exc.details[:20]]
             return _fail(exc.code, exc.message, details, 1)
-    config = uvicorn_config(settings)
+    config = uvicorn_config(settings)  # configures logging
+    logging.getLogger(EVENT_LOGGER).info(
+        "officer console at %s", console_url(settings.host, settings.port)
+    )
     if settings.workers > 1:
         sock = config.bind_socket()
         ReloadingSupervisor(config, sockets=[sock]).run()

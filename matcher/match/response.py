@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 import geodata
 from matcher.match.criteria import Criteria
 from matcher.match.request import METRES_PER_MILE
 from matcher.match.shortlist import Hit, ShortlistResult
-from matcher.registry.columns import RATINGS, from_ordinal
+from matcher.registry.columns import RATINGS, UNITS, from_ordinal
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.catalogue import LOT_CODE, needs_from_mask
 from matcher.vocabulary.money import format_pence
@@ -19,6 +21,7 @@ from matcher.vocabulary.reasons import REASON_BIT, Reason, reasons_from_bits
 
 _NEEDS_BIT = REASON_BIT[Reason.NEEDS_NOT_MET]
 RATING_CODES = tuple(rating.value for rating in RATINGS)
+UNIT_CODES = tuple(unit.value for unit in UNITS)
 
 
 class _Out(BaseModel):
@@ -50,6 +53,14 @@ class AlertOut(_Out):
     severity: str
 
 
+class ServiceRateOut(_Out):
+    """An additional service on a listing's tendered menu (what a bid may add)."""
+
+    code: str
+    unit: str
+    rate_gbp: str
+
+
 class ShortlistEntry(_Out):
     """An eligible listing that should receive the referral."""
 
@@ -69,6 +80,10 @@ class ShortlistEntry(_Out):
     ofsted_urn: str
     open_alerts: list[AlertOut]
     kpi_score: float | None
+    additional_services: Annotated[
+        list[ServiceRateOut],
+        Field(description="The listing's tendered menu: services a bid may add, per unit."),
+    ]
 
 
 class ExcludedListing(_Out):
@@ -176,7 +191,7 @@ def entries(index: RegistryIndex, criteria: Criteria, hits: list[Hit]) -> list[d
     kpis = np.where(np.isnan(kpi), -1.0, kpi).tolist()
     offsets = reg.alerts.offsets
     alerts = (offsets.take(rows + 1) - offsets.take(rows)).tolist()
-    return [
+    out = [
         {
             "listing_id": hit.listing_id,
             "provider_id": reg.provider_ids[row],
@@ -210,6 +225,41 @@ def entries(index: RegistryIndex, criteria: Criteria, hits: list[Hit]) -> list[d
             strict=True,
         )
     ]
+    # The menu last, as in `ShortlistEntry`; most listings tender none.
+    for entry, menu in zip(out, service_menus(index, rows), strict=True):
+        entry["additional_services"] = menu
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _rate_text(pence: int) -> str:
+    """Menu rates repeat across listings: format each once."""
+    return format_pence(pence)
+
+
+def service_menus(index: RegistryIndex, rows: npt.NDArray[np.intp]) -> list[list[dict[str, str]]]:
+    """Each row's tendered menu as reported (`ServiceRateOut` fields), gathered in one pass."""
+    reg = index.registry
+    offsets = reg.services.offsets
+    starts = offsets.take(rows)
+    counts = offsets.take(rows + 1) - starts
+    total = int(counts.sum())
+    if not total:
+        return [[] for _ in range(len(rows))]
+    ends = np.cumsum(counts)
+    items = np.repeat(starts - (ends - counts), counts) + np.arange(total)
+    codes = reg.svc_code
+    flat = [
+        {"code": codes[k], "unit": UNIT_CODES[unit], "rate_gbp": _rate_text(pence)}
+        for k, unit, pence in zip(
+            items.tolist(),
+            reg.svc_unit.take(items).tolist(),
+            reg.svc_pence.take(items).tolist(),
+            strict=True,
+        )
+    ]
+    bounds = ends.tolist()
+    return [flat[end - n : end] for end, n in zip(bounds, counts.tolist(), strict=True)]
 
 
 def excluded_entries(

@@ -25,12 +25,17 @@ ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim
 ########## builder: a venv with the locked dependencies, then matcher itself
 FROM ${PYTHON_IMAGE} AS builder
 
+# PIP_CERT: a CA bundle for pip, where the builder reaches the package index through a
+# TLS-inspecting proxy (benchmarks/image/build.sh mounts the host's bundle); builder only.
+ARG PIP_CERT=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY requirements.lock requirements-build.lock ./
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-build.lock \
- && /opt/venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+ && /opt/venv/bin/python -m pip install --quiet ${PIP_CERT:+--cert "$PIP_CERT"} \
+      --require-hashes --no-deps -r requirements-build.lock \
+ && /opt/venv/bin/python -m pip install --quiet ${PIP_CERT:+--cert "$PIP_CERT"} \
+      --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY matcher ./matcher
 COPY geodata ./geodata
@@ -41,8 +46,9 @@ RUN /opt/venv/bin/python -m pip install --quiet --no-deps --no-build-isolation .
 ########## runtime
 FROM ${PYTHON_IMAGE}
 
-RUN groupadd --system --gid 10001 matcher \
- && useradd --system --uid 10001 --gid matcher --home-dir /nonexistent --shell /usr/sbin/nologin matcher \
+RUN groupadd --gid 10001 matcher \
+ && useradd --uid 10001 --gid matcher --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin matcher \
  && mkdir /data && chown matcher:matcher /data
 
 COPY --from=builder /opt/venv /opt/venv

@@ -26,6 +26,7 @@ at the same version.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -86,14 +87,18 @@ class PartFailure:
         return err
 
 
+def pack(requests: list[ShortlistRequest], positions: list[int]) -> bytes:
+    """A partition as one pickle: Dask walks a list argument item by item looking for
+    futures (8.6 s of 46 s for 25,000 requests, measured), but passes bytes through."""
+    return pickle.dumps(([requests[i] for i in positions], positions), protocol=5)
+
+
 def analyse_part(
-    index: RegistryIndex,
-    requests: list[ShortlistRequest],
-    positions: list[int],
-    radii_miles: list[float],
-    max_radius_miles: float,
+    index: RegistryIndex, packed: bytes, radii_miles: list[float], max_radius_miles: float
 ) -> list[ReferralSupply] | PartFailure:
     """On a worker: one partition through `analyse`, positions mapped back to the batch's."""
+    # S301: bytes our own client pickled (`pack`); Dask itself moves tasks by pickle.
+    requests, positions = pickle.loads(packed)  # noqa: S301
     try:
         supply = analyse(index, requests, radii_miles, max_radius_miles, threads=1)
     except RequestError as exc:
@@ -139,8 +144,7 @@ def analyse_distributed(
         client.submit(
             analyse_part,
             snapshot,
-            [requests[i] for i in part],
-            part,
+            pack(requests, part),
             radii_miles,
             max_radius_miles,
             pure=False,

@@ -328,6 +328,9 @@ def test_network_policy() -> None:
 
 
 def test_startup_budget_is_whole_periods() -> None:
-    """failureThreshold is the budget rounded up to whole periods (110 s / 5 s = 22)."""
-    startup = pod_spec(rendered("embedded-values"))["containers"][0]["startupProbe"]
-    assert startup["failureThreshold"] == math.ceil(110 / 5)
+    """failureThreshold is the budget rounded up to whole periods (112 s / 5 s: 23)."""
+    startup_values = {"path": "/healthz", "periodSeconds": 5, "timeoutSeconds": 3}
+    startup_values["budgetSeconds"] = 112
+    values = scenario_values("embedded-values", {"probes": {"startup": startup_values}})
+    startup = pod_spec(render(values))["containers"][0]["startupProbe"]
+    assert startup["failureThreshold"] == math.ceil(112 / 5) == 23

@@ -42,7 +42,7 @@ def client() -> Iterator[Client]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # never the fixed 8787: another run may hold it
         ) as cluster,
         Client(cluster) as c,
     ):

@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     n_workers=args.local_workers,
                     threads_per_worker=1,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # not the fixed 8787: it may be taken
                 ) as cluster,
                 Client(cluster) as client,
             ):

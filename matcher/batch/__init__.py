@@ -1,4 +1,5 @@
-"""Many referrals at once: block allocation, sufficiency (and its report), demo referrals.
+"""Many referrals at once: block allocation, sufficiency (its report, its Dask path), demo
+referrals.
 
 May import `matcher.bids`, `matcher.match`, `matcher.registry`, `matcher.vocabulary`, `geodata`.
 """

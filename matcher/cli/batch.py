@@ -71,11 +71,29 @@ def read_referrals(raw: bytes) -> list[ShortlistRequest]:
     return out
 
 
+def require_report_dependencies() -> None:
+    """Refuse `--report` up front, with the install line, when matplotlib is missing.
+
+    The charts need matplotlib, an optional extra (`matcher[report]`) that the service
+    image leaves out; checked before the analysis runs, so nothing is computed in vain.
+    """
+    try:
+        import matplotlib  # noqa: F401  (only whether it imports)
+    except ImportError:
+        raise RequestError(
+            "--report draws its charts with matplotlib, which is not installed: "
+            "pip install 'matcher[report]' (or leave out --report)",
+            field="report",
+        ) from None
+
+
 def cmd_sufficiency(args: argparse.Namespace) -> int:
     """Analyse a referral batch; print the answer; optionally write a report folder."""
     from matcher.batch.models import SufficiencyRequest
     from matcher.batch.sufficiency_report import write_report
 
+    if args.report:
+        require_report_dependencies()
     referrals = read_referrals(read_input(args.referrals, args.referrals))
     try:  # the referrals are models already (not revalidated): this checks the radii
         batch = SufficiencyRequest(referrals=referrals, radii_miles=args.radii)

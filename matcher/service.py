@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from matcher.bids.contract_terms import TermsBook, terms_book
+from matcher.bids.feedback import FEEDBACK_VERSION, bid_feedback
 from matcher.bids.ranking import RankOptions, rank_bids
 from matcher.bids.request import CompareRequest, RankRequest, WeightChoice
 from matcher.bids.response import CompareResponse, RankResponse, rank_body
@@ -98,6 +99,12 @@ def load_snapshot(
     return Snapshot(index=index, source=source)
 
 
+def _feedback_context(feedback: bool) -> dict[str, str]:
+    """What a request's `feedback` adds to its decision id: nothing when false, so an answer
+    without feedback keeps the id (and the bytes) it had before feedback existed."""
+    return {"feedback": FEEDBACK_VERSION} if feedback else {}
+
+
 @dataclass(frozen=True, eq=False)
 class Matcher:
     """Answers requests against one snapshot with fixed limits and contract terms."""
@@ -152,6 +159,9 @@ class Matcher:
             tie_epsilon=req.tie_epsilon,
         )
         ranked, rejected = rank_bids(index, criteria, list(req.bids), terms, options)
+        feedback = None
+        if req.feedback:
+            feedback = bid_feedback(index, criteria, ranked, rejected, terms, options)
         terms_version = self.terms.version
         decision = decision_id(
             req,
@@ -160,6 +170,7 @@ class Matcher:
             profile=weights.profile,
             order_by=options.order_by,
             terms=terms_version,
+            **_feedback_context(req.feedback),
         )
         head = {
             "referral_id": req.referral_id,
@@ -169,7 +180,7 @@ class Matcher:
             "contract_terms": terms.as_dict(),
             "order_by": options.order_by,
         }
-        return rank_body(index, head, weights, options.tie_epsilon, ranked, rejected)
+        return rank_body(index, head, weights, options.tie_epsilon, ranked, rejected, feedback)
 
     def compare(self, req: CompareRequest) -> CompareResponse:
         """Both rankings, movements and Kendall's tau, as the response model."""
@@ -196,7 +207,12 @@ class Matcher:
             tau = round(float(stat.statistic), 6)
         return {
             "referral_id": req.request.referral_id,
-            "decision_id": decision_id(req, self.snapshot.version, terms=self.terms.version),
+            "decision_id": decision_id(
+                req,
+                self.snapshot.version,
+                terms=self.terms.version,
+                **_feedback_context(req.request.feedback),
+            ),
             "snapshot_version": self.snapshot.version,
             "a": a,
             "b": b,

@@ -28,6 +28,12 @@ from matcher.vocabulary.catalogue import (
     OfstedRegistration,
     ServiceUnit,
 )
+from matcher.vocabulary.feedback_codes import (
+    CHANGE_DESCRIPTIONS,
+    EFFECT_DESCRIPTIONS,
+    LOST_ON_DESCRIPTIONS,
+    OUTCOME_DESCRIPTIONS,
+)
 from matcher.vocabulary.reasons import REASON_DESCRIPTIONS
 
 
@@ -67,6 +73,15 @@ class WeightsCatalogue(_Out):
     profiles: list[ProfileOut]
 
 
+class FeedbackCatalogue(_Out):
+    """Provider feedback: bid outcomes, why a valid bid lost, and the market's single changes."""
+
+    outcomes: list[Term]
+    lost_on: list[Term]
+    changes: list[Term]
+    effects: list[Term]
+
+
 class LimitsOut(_Out):
     """Limits this service enforces on requests."""
 
@@ -90,6 +105,7 @@ class CatalogueOut(_Out):
     alert_severities: list[Term]
     service_units: list[str]
     reasons: list[Term]
+    feedback: FeedbackCatalogue
     weights: WeightsCatalogue
     contract_terms_version: str
     limits: LimitsOut
@@ -129,6 +145,12 @@ def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
         alert_severities=_terms(SEVERITY_DESCRIPTIONS),
         service_units=[u.value for u in ServiceUnit],
         reasons=_terms(REASON_DESCRIPTIONS),
+        feedback=FeedbackCatalogue(
+            outcomes=_terms(OUTCOME_DESCRIPTIONS),
+            lost_on=_terms(LOST_ON_DESCRIPTIONS),
+            changes=_terms(CHANGE_DESCRIPTIONS),
+            effects=_terms(EFFECT_DESCRIPTIONS),
+        ),
         weights=WeightsCatalogue(
             default_profile=DEFAULT_PROFILE,
             components=_terms(COMPONENTS),

@@ -36,7 +36,10 @@ from matcher.bids.scoring import scores
 CUT_STEPS = 1000  # a cut of k: the fee times (1000 - k) / 1000, rounded down to the penny
 MAX_CUT = CUT_STEPS - 1
 GRID_CELLS = 4096  # rows x columns x grid points evaluated at once by one search pass
-_ROUNDING_MARGIN = 1e-4  # in units of 1e-9: float model vs exact score, with a wide margin
+# The model's score differs from the exact one by at most ~2e-15 (two subtractions and a
+# division's last bits): a score closer than this to a rounding boundary of the 9-decimal
+# ordering score (in units of 1e-9) may round the other way, and is re-decided exactly.
+_ROUNDING_MARGIN = 1e-5
 _TIE_MARGIN = 1e-9  # relative: totals closer than this are re-decided exactly
 
 F64 = npt.NDArray[np.float64]
@@ -93,7 +96,7 @@ def search_cuts(problems: list[FeeProblem]) -> list[list[FeeCut]]:
         for pos, fee, low in p.searched:
             cut = int(cuts[at])
             if unsure[at]:
-                cut = _exact_search(p, pos, fee, low)
+                cut = _exact_search(p, pos, fee, low, cut)
             out[i].append(FeeCut(None, None) if cut < 0 else FeeCut(cut, cut_fee(fee, cut)))
             at += 1
     return out
@@ -101,20 +104,27 @@ def search_cuts(problems: list[FeeProblem]) -> list[list[FeeCut]]:
 
 @dataclass(frozen=True, slots=True)
 class _Model:
-    """The float model: one row per searched bid, one column per valid bid of its ranking."""
+    """The float model: one row per searched bid, one column per valid bid of its ranking.
 
-    total: F64  # (rows, cols) expected totals; +inf pads
+    The searched bid's own column is kept apart (`own_rest`; +inf in `others_total`), since
+    only it changes with the cut.
+    """
+
+    others_total: F64  # (rows, cols) expected totals of the other bids; +inf: itself, pads
     rest: F64  # score minus the price contribution; -inf pads
     meets: Mask
     distance: F64
     id_rank: I64  # position of the bid id among its ranking's ids (the last key)
     col: I64  # (rows,) the searched bid's column
+    own_rest: F64
     per_penny: F64  # its expected total per penny of fee
     fixed: F64  # its expected total at a fee of zero (additional services)
     fee: I64
     low: I64  # smallest cut allowed
     high: I64  # largest cut that leaves at least a penny
     others_min: F64  # cheapest total among the other bids
+    winner_total: F64  # by price: the first of the other bids (total, distance, id)...
+    before_winner: Mask  # ...and whether this bid's (distance, id) comes before its
     price_weight: F64
     weight_total: F64
     epsilon: F64
@@ -159,22 +169,31 @@ class _Model:
         column = np.array(col, dtype=np.int64)
         fees = np.array(fee, dtype=np.int64)
         scalars = np.array(per_problem, dtype=np.float64)[q_of]
-        totals = total[q_of]
-        others = totals.copy()
-        others[np.arange(len(q_of)), column] = np.inf
+        ar = np.arange(len(q_of))
+        others = total[q_of]
+        others[ar, column] = np.inf
+        rests, distances, id_ranks = rest[q_of], distance[q_of], id_rank[q_of]
+        winner = _lexmin(others, distances, id_ranks, np.isfinite(others))
+        own_d, win_d = distances[ar, column], distances[ar, winner]
+        before = (own_d < win_d) | (
+            (own_d == win_d) & (id_ranks[ar, column] < id_ranks[ar, winner])
+        )
         return cls(
-            total=totals,
-            rest=rest[q_of],
+            others_total=others,
+            rest=rests,
             meets=meets[q_of],
-            distance=distance[q_of],
-            id_rank=id_rank[q_of],
+            distance=distances,
+            id_rank=id_ranks,
             col=column,
+            own_rest=rests[ar, column],
             per_penny=scalars[:, 0],
             fixed=np.array(fixed),
             fee=fees,
             low=np.array(low, dtype=np.int64),
             high=np.minimum(MAX_CUT, CUT_STEPS - -(-CUT_STEPS // fees)),
             others_min=others.min(axis=1),
+            winner_total=others[ar, winner],
+            before_winner=before,
             price_weight=scalars[:, 1],
             weight_total=scalars[:, 2],
             epsilon=scalars[:, 3],
@@ -206,11 +225,10 @@ def _search(m: _Model) -> tuple[I64, Mask]:
     while active.any():
         idx = np.flatnonzero(active)
         k = len(idx)
-        grid = max(2, min(32, GRID_CELLS // max(1, k * m.total.shape[1])))
+        grid = max(2, min(32, GRID_CELLS // max(1, k * m.others_total.shape[1])))
         span = (hi[idx] - lo[idx])[:, None]
         ks = lo[idx][:, None] + -(-span * np.arange(1, grid + 1) // grid)  # the last is hi
-        first, unsure = _first(m, np.repeat(idx, grid), ks.ravel())
-        first, unsure = first.reshape(k, grid), unsure.reshape(k, grid)
+        first, unsure = _first(m, idx, ks)
         found = first.any(axis=1)  # False only when even the largest cut is not enough
         j = np.where(found, first.argmax(axis=1), grid - 1)
         at = np.arange(k)
@@ -226,64 +244,64 @@ def _search(m: _Model) -> tuple[I64, Mask]:
     return cut, unsure_hi | (possible & unsure_lo)
 
 
-def _first(m: _Model, rows: I64, cut: I64) -> tuple[Mask, Mask]:
-    """Whether each row's bid ranks first at `cut`, and whether the model is unsure there."""
-    ar = np.arange(len(rows))
-    col = m.col[rows]
-    fee = (m.fee[rows] * (CUT_STEPS - cut)) // CUT_STEPS
-    own = m.per_penny[rows] * fee + m.fixed[rows]
-    total = m.total[rows]
-    total[ar, col] = own
-    distance, id_rank = m.distance[rows], m.id_rank[rows]
-    others = total.copy()
-    others[ar, col] = np.inf
-    real = np.isfinite(others)
+def _first(m: _Model, idx: I64, cut: I64) -> tuple[Mask, Mask]:
+    """Whether row idx[i]'s bid ranks first at each cut[i, j], and whether the model is
+    unsure there; arrays (rows, cuts), the bids' columns last."""
+    fee = (m.fee[idx][:, None] * (CUT_STEPS - cut)) // CUT_STEPS
+    own = m.per_penny[idx][:, None] * fee + m.fixed[idx][:, None]
+    others = m.others_total[idx][:, None, :]
     with np.errstate(invalid="ignore"):
-        close = real & (np.abs(others - own[:, None]) <= _TIE_MARGIN * np.abs(others))
-    unsure = close.any(axis=1)
-    by_price = m.by_price[rows]
-    first = np.zeros(len(rows), dtype=bool)
-    if by_price.any():  # the bid must come before the cheapest other (total, distance, id)
-        w = _lexmin(others, distance, id_rank, real)
-        tw = others[ar, w]
-        ahead = (own < tw) | ((own == tw) & _tuple_less(distance, id_rank, ar, col, w))
-        first[by_price] = ahead[by_price]
-    if not by_price.all():  # rescore with the new cheapest total; the first pick of `_order`
-        cheapest = np.minimum(m.others_min[rows], own)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.clip(cheapest[:, None] / total, 0.0, 1.0)
-        value[~np.isfinite(total)] = 0.0
-        price_weight = m.price_weight[rows][:, None]
-        scores = m.rest[rows] + value * price_weight / m.weight_total[rows][:, None]
-        scaled = np.where(np.isfinite(scores), scores, 0.0) * 10.0**SCORE_DECIMALS
-        edge = (np.abs(scaled - np.floor(scaled) - 0.5) < _ROUNDING_MARGIN).any(axis=1)
-        unsure |= edge & ~by_price
-        rounded = np.round(scores, SCORE_DECIMALS)
-        best = rounded.max(axis=1)
-        head = _lexmin(total, distance, id_rank, rounded == best[:, None])
-        meets = m.meets[rows]
-        window = (rounded >= (best - m.epsilon[rows])[:, None]) & meets
-        pick = np.where(meets[ar, head], _lexmin(total, distance, id_rank, window), head)
-        first[~by_price] = (pick == col)[~by_price]
+        close = np.isfinite(others) & (np.abs(others - own[..., None]) <= _TIE_MARGIN * others)
+    unsure = np.asarray(close.any(axis=-1), dtype=bool)
+    # By price: before the first of the others (total, distance, id); they do not change.
+    tw = m.winner_total[idx][:, None]
+    first = (own < tw) | ((own == tw) & m.before_winner[idx][:, None])
+    matched = np.flatnonzero(~m.by_price[idx])
+    if len(matched):  # by best match: rescore with the new cheapest total, pick as `_order`
+        first[matched], edge = _first_by_match(m, idx[matched], own[matched])
+        unsure[matched] |= edge
     valid = fee >= 1
     return first & valid, unsure & valid
 
 
+def _first_by_match(m: _Model, idx: I64, own: F64) -> tuple[Mask, Mask]:
+    """`_first` for best-match rows: the first pick of `_order` with the scores again."""
+    cols = m.others_total.shape[1]
+    is_own = (np.arange(cols) == m.col[idx][:, None])[:, None, :]
+    total = np.where(is_own, own[..., None], m.others_total[idx][:, None, :])
+    cheapest = np.minimum(m.others_min[idx][:, None], own)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.clip(cheapest[..., None] / total, 0.0, 1.0)
+    price_weight = m.price_weight[idx][:, None, None]
+    scores = m.rest[idx][:, None, :] + value * price_weight / m.weight_total[idx][:, None, None]
+    rounded = np.round(scores, SCORE_DECIMALS)
+    best = rounded.max(axis=-1)
+    floor = best - m.epsilon[idx][:, None]
+    # Only scores that can be the top or reach the tie window decide the first pick.
+    near_top = scores >= (floor - 1e-8)[..., None]
+    scaled = np.where(near_top, scores, 0.0) * 10.0**SCORE_DECIMALS
+    edge = np.asarray(
+        (np.abs(scaled - np.floor(scaled) - 0.5) < _ROUNDING_MARGIN).any(axis=-1), dtype=bool
+    )
+    distance, id_rank = m.distance[idx][:, None, :], m.id_rank[idx][:, None, :]
+    meets = np.broadcast_to(m.meets[idx][:, None, :], total.shape)
+    head = _lexmin(total, distance, id_rank, rounded == best[..., None])
+    window = (rounded >= floor[..., None]) & meets
+    head_meets = np.take_along_axis(meets, head[..., None], axis=-1)[..., 0]
+    pick = np.where(head_meets, _lexmin(total, distance, id_rank, window), head)
+    first: Mask = pick == m.col[idx][:, None]
+    return first, edge
+
+
 def _lexmin(total: F64, distance: F64, id_rank: I64, among: Mask) -> I64:
-    """Per row, the column with the smallest (total, distance, id) among `among` (non-empty)."""
+    """Along the last axis, the position with the smallest (total, distance, id) among
+    `among` (non-empty); the keys broadcast against `among`."""
     keep = among.copy()
     for key in (total, distance):
         masked = np.where(keep, key, np.inf)
-        keep &= masked == masked.min(axis=1, keepdims=True)
-    best: I64 = np.where(keep, id_rank, np.iinfo(np.int64).max).argmin(axis=1)
+        keep &= masked == masked.min(axis=-1, keepdims=True)
+    best: I64 = np.where(keep, id_rank, np.iinfo(np.int64).max).argmin(axis=-1)
     return best
-
-
-def _tuple_less(distance: F64, id_rank: I64, ar: I64, a: I64, b: I64) -> Mask:
-    """(distance, id) of column a before that of column b, per row."""
-    da, db = distance[ar, a], distance[ar, b]
-    before: Mask = (da < db) | ((da == db) & (id_rank[ar, a] < id_rank[ar, b]))
-    return before
 
 
 def ranks_first_exactly(problem: FeeProblem, position: int, fee_pence: int) -> bool:
@@ -294,6 +312,10 @@ def ranks_first_exactly(problem: FeeProblem, position: int, fee_pence: int) -> b
     services = [(s.code, s.unit, s.rate_pence, s.units_per_week, s.weeks_charged)
                 for s in b.price.services]  # fmt: skip
     priced = problem.pricer.price(fee_pence, services)
+    if options.order_by == "price":  # before the first of the others: total, distance, id
+        key = (priced.exact_total, b.distance_m, b.bid.bid_id)
+        others = [(r.price.exact_total, r.distance_m, r.bid.bid_id) for r in ranked if r is not b]
+        return not others or key < min(others)
     totals = [r.price.exact_total for r in ranked]
     totals[position] = priced.exact_total
     cheapest = min(totals)
@@ -318,14 +340,20 @@ def _price_value(cheapest: Decimal, total: Decimal) -> float:
     return min(1.0, max(0.0, value))
 
 
-def _exact_search(problem: FeeProblem, position: int, fee_pence: int, low: int) -> int:
-    """The cut found with exact re-rankings only (bisection; the rare unsure rows)."""
+def _exact_search(problem: FeeProblem, position: int, fee_pence: int, low: int, hint: int) -> int:
+    """The cut decided exactly (the rare rows where the model is unsure): the model's cut
+    `hint` when exact re-rankings confirm it (first there, not one step less), else by
+    bisection with exact re-rankings only."""
     high = _highest_cut(fee_pence)
 
     def first(cut: int) -> bool:
         return ranks_first_exactly(problem, position, cut_fee(fee_pence, cut))
 
-    if high < low or not first(high):
+    if high < low:
+        return -1
+    if hint >= 0 and first(hint) and (hint == low or not first(hint - 1)):
+        return hint
+    if not first(high):
         return -1
     lo, hi = low - 1, high
     while hi - lo > 1:

@@ -70,15 +70,17 @@ def prepare(
     rejected: list[RejectedBid],
     terms: ContractTerms,
     options: RankOptions,
+    what_if: bool = True,
 ) -> FeedbackJob:
     """Gather what the feedback of one ranking needs (the fee searches are run apart, so a
-    batch can run all its referrals' searches at once)."""
+    batch can run all its referrals' searches at once). `what_if`: rank again at the
+    ceiling each rejected bid whose only fault is its fee (`at_ceiling`)."""
     pricer = Pricer.of(terms, criteria.sibling_group_size, options.expected_duration_weeks)
     losers = [(pos, r.price.fee_pence, 1) for pos, r in enumerate(ranked) if pos]
     problems = [FeeProblem(ranked, options, pricer, losers)]
     at_ceiling: dict[int, tuple[int, int, int]] = {}
     for i, rej in enumerate(rejected):
-        if rej.reasons != [BidReason.ABOVE_CEILING]:
+        if not what_if or rej.reasons != [BidReason.ABOVE_CEILING]:
             continue
         ceiling = to_pence(rej.details["ceiling_weekly_gbp"])
         fee = to_pence(rej.bid.weekly_fee_gbp)
@@ -146,18 +148,54 @@ def price_gap_percent(total: Decimal, winner_total: Decimal) -> float:
     return float((100 * (total - winner_total) / winner_total).quantize(_TENTH, ROUND_HALF_UP))
 
 
-def _lost(job: FeedbackJob, pos: int, cut: FeeCut) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """Why a ranked bid below rank 1 lost, in numbers (the market feedback counts these).
+
+    `shortfalls`: by best match, (contribution gap, position, component) of each component
+    where it fell short of the winner (gaps to 3 decimals, < 0), largest shortfall first.
+    """
+
+    lost_on: LostOn
+    gap: float
+    fee: dict[str, Any]
+    shortfalls: list[tuple[float, int, str]]
+
+
+def loss(job: FeedbackJob, pos: int, cut: FeeCut) -> Loss:
+    """The loss of the ranked bid at `pos` (> 0), given its fee cut."""
     r, winner = job.ranked[pos], job.ranked[0]
-    options = job.options
-    if options.order_by == "price":
+    if job.options.order_by == "price":
         lost_on = LostOn.PRICE
     elif r.bid.bid_id in winner.tie_break_over:
         lost_on = LostOn.TIE_RULE
     else:
         lost_on = LostOn.MATCH
     gap = price_gap_percent(r.price.exact_total, winner.price.exact_total)
-    components = [] if options.order_by == "price" else _components(job, r, winner, gap)
-    fee = _fee_out(cut)
+    shortfalls = []
+    if job.options.order_by != "price":
+        for i, name in enumerate(job.options.weights.weights):
+            diff = round(r.contributions[i] - winner.contributions[i], VALUE_DECIMALS)
+            if diff < 0:
+                shortfalls.append((diff, i, name))
+        shortfalls.sort()
+    return Loss(lost_on, gap, _fee_out(cut), shortfalls)
+
+
+def _lost(job: FeedbackJob, pos: int, cut: FeeCut) -> dict[str, Any]:
+    r, winner = job.ranked[pos], job.ranked[0]
+    options = job.options
+    lost = loss(job, pos, cut)
+    lost_on, gap, fee = lost.lost_on, lost.gap, lost.fee
+    components = [
+        {
+            "component": name,
+            "value": round(r.values[i], VALUE_DECIMALS),
+            "contribution_gap": diff,
+            "sentence": _sentence(job, name, r, winner, gap),
+        }
+        for diff, i, name in lost.shortfalls
+    ]
     n = len(job.ranked)
     if lost_on is LostOn.PRICE:
         why = f"lost on price: {_gap_words(gap)}"
@@ -210,29 +248,6 @@ def _fee_words(fee: dict[str, Any]) -> str:
         f"a weekly fee of GBP {fee['weekly_fee_gbp']} ({fee['fee_cut_percent']:.1f}% lower) "
         "would have ranked it first"
     )
-
-
-def _components(
-    job: FeedbackJob, r: RankedBid, winner: RankedBid, gap: float
-) -> list[dict[str, Any]]:
-    """The components where the bid's weighted contribution fell short of the winner's,
-    largest shortfall first: (component, its value, the contribution gap, a sentence)."""
-    names = list(job.options.weights.weights)
-    lost = []
-    for i, name in enumerate(names):
-        diff = round(r.contributions[i] - winner.contributions[i], VALUE_DECIMALS)
-        if diff < 0:
-            lost.append((diff, i, name))
-    lost.sort()
-    return [
-        {
-            "component": name,
-            "value": round(r.values[i], VALUE_DECIMALS),
-            "contribution_gap": diff,
-            "sentence": _sentence(job, name, r, winner, gap),
-        }
-        for diff, i, name in lost
-    ]
 
 
 def distance_band(miles: float) -> str:

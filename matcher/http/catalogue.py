@@ -91,6 +91,7 @@ class LimitsOut(_Out):
     max_radius_miles: float
     allocation_time_limit_s: float
     sufficiency_time_limit_s: float
+    market_feedback_time_limit_s: float
 
 
 class CatalogueOut(_Out):
@@ -167,6 +168,7 @@ def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
             max_radius_miles=settings.max_radius_miles,
             allocation_time_limit_s=settings.allocation_time_limit_s,
             sufficiency_time_limit_s=settings.sufficiency_time_limit_s,
+            market_feedback_time_limit_s=settings.market_feedback_time_limit_s,
         ),
         request_defaults=request_defaults(),
     )

@@ -56,8 +56,8 @@ LOST_ON_DESCRIPTIONS: dict[str, str] = {
 }
 
 CHANGE_DESCRIPTIONS: dict[str, str] = {
-    Change.LOWER_FEE: "A lower weekly fee, all else equal: referrals the listing lost and "
-    "would have won (effect won).",
+    Change.LOWER_FEE: "A lower weekly fee, all else equal: referrals the listing's valid bid "
+    "lost and would have won (effect won).",
     Change.ONE_MORE_VACANCY: "One more vacancy by the start date: referrals the listing was "
     "excluded from by its vacancies alone, one short (effect eligible: it would have received "
     "them).",

@@ -284,10 +284,10 @@ def _first_by_match(m: _Model, idx: I64, own: F64) -> tuple[Mask, Mask]:
         (np.abs(scaled - np.floor(scaled) - 0.5) < _ROUNDING_MARGIN).any(axis=-1), dtype=bool
     )
     distance, id_rank = m.distance[idx][:, None, :], m.id_rank[idx][:, None, :]
-    meets = np.broadcast_to(m.meets[idx][:, None, :], total.shape)
+    meets = m.meets[idx][:, None, :]
     head = _lexmin(total, distance, id_rank, rounded == best[..., None])
     window = (rounded >= floor[..., None]) & meets
-    head_meets = np.take_along_axis(meets, head[..., None], axis=-1)[..., 0]
+    head_meets = meets[np.arange(len(idx))[:, None], 0, head]
     pick = np.where(head_meets, _lexmin(total, distance, id_rank, window), head)
     first: Mask = pick == m.col[idx][:, None]
     return first, edge

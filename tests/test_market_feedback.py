@@ -194,6 +194,10 @@ def test_the_market_adds_up_and_ranks_changes(answer: MarketFeedbackResponse) ->
         if changes:
             assert p.best_change is not None
             assert p.best_change.referrals == max(c.referrals for c in changes)
+            at = next(x for x in p.listings if x.listing_id == p.best_change.listing_id)
+            assert (
+                at.best_change is not None and at.best_change.referrals == p.best_change.referrals
+            )
     singles = answer.market.best_single_changes
     assert [s.referrals for s in singles] == sorted((s.referrals for s in singles), reverse=True)
 

@@ -525,7 +525,8 @@ def _providers(
                     best_change=changes[0] if changes else None,
                 )
             )
-        best = [x.best_change for x in listings if x.best_change is not None]
+        best = [x.best_change.model_copy(update={"listing_id": x.listing_id})
+                for x in listings if x.best_change is not None]  # fmt: skip
         out.append(
             ProviderFeedbackOut.model_construct(
                 provider_id=provider_id,

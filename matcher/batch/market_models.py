@@ -79,6 +79,9 @@ class ChangeOut(_Out):
     """One single change to a listing and how many referrals it would have changed."""
 
     change: Annotated[str, Field(description="GET /v1/catalogue: feedback.changes")]
+    listing_id: Annotated[
+        str | None, Field(description="A provider's best change: at which listing.")
+    ] = None
     need: Annotated[str | None, Field(description="support_need: the need.")] = None
     effect: Annotated[str, Field(description="won or eligible (see the catalogue).")]
     referrals: int

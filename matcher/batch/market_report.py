@@ -24,17 +24,19 @@ from matcher.batch.market_models import (
 )
 from matcher.vocabulary.feedback_codes import Change
 
-# Okabe-Ito colours (distinguishable with colour-blindness).
-COLOURS = {
-    "won": "#009E73",
-    "price": "#E69F00",
-    "match": "#56B4E9",
-    "tie_rule": "#CC79A7",
-    "rejected": "#999999",
-    "eligible": "#009E73",
-    "near miss": "#F0E442",
-    "excluded": "#D55E00",
+# Series: (colour, legend). Okabe-Ito colours, distinguishable with colour-blindness.
+SERIES = {
+    "won": ("#009E73", "won"),
+    "price": ("#E69F00", "lost on price"),
+    "match": ("#56B4E9", "lost on match"),
+    "tie_rule": ("#CC79A7", "lost by the tie rule"),
+    "rejected": ("#999999", "rejected"),
+    "eligible": ("#009E73", "eligible"),
+    "near miss": ("#F0E442", "near miss (one reason)"),
+    "excluded": ("#D55E00", "excluded (2+ reasons)"),
+    "opened": ("#F0E442", "would have been eligible"),
 }
+CHAR_PX = 6.2  # average width of a character at font-size 11 (for layout only)
 MAX_CHART_ROWS = 30
 
 
@@ -116,7 +118,8 @@ def _reason_rows(s: StatsOut) -> list[list[object]]:
 
 def _provider_summary(answer: MarketFeedbackResponse, p: ProviderFeedbackOut, path: Path) -> Path:
     s = p.stats
-    best = change_words(p.best_change) if p.best_change else "none found in this batch"
+    best = (change_words(p.best_change, p.best_change.listing_id) if p.best_change
+            else "none found in this batch")  # fmt: skip
     lines = [
         f"# Feedback for {p.provider_name} ({p.provider_id})",
         "",
@@ -236,91 +239,70 @@ def _listings_csv(p: ProviderFeedbackOut, path: Path) -> Path:
     return path
 
 
-def _bars(
-    title: str, rows: list[tuple[str, list[tuple[str, int]]]], x0: int, width: int
-) -> list[str]:
-    """One panel of horizontal stacked bars (label, [(series, count)]) at x0."""
+Rows = list[tuple[str, list[tuple[str, int]]]]  # (label, [(series, count)])
+
+
+def _panel(title: str, rows: Rows, x0: float, width: float) -> list[str]:
+    """Horizontal stacked bars at x0, each with its total, and the panel's legend below."""
     top = max((sum(n for _, n in parts) for _, parts in rows), default=0) or 1
-    out = [f'<text x="{x0}" y="16" font-weight="bold">{escape(title)}</text>']
+    out = [f'<text x="{x0:.0f}" y="16" font-weight="bold">{escape(title)}</text>']
     for i, (_, parts) in enumerate(rows):
-        y, x = 28 + 18 * i, float(x0)
+        y, x = 28 + 18 * i, x0
         for series, n in parts:
             w = width * n / top
             if n:
-                out.append(
-                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="13" '
-                    f'fill="{COLOURS[series]}"><title>{escape(series)}: {n}</title>'
-                    "</rect>"
-                )
+                colour, legend = SERIES[series]
+                tip = f"<title>{escape(legend)}: {n}</title>"
+                out.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="13" '
+                           f'fill="{colour}">{tip}</rect>')  # fmt: skip
             x += w
         total = sum(n for _, n in parts)
         out.append(f'<text x="{x + 4:.1f}" y="{y + 11}">{total}</text>')
+    x, y = x0, 28 + 18 * len(rows) + 14
+    for series in dict.fromkeys(s for _, parts in rows for s, _ in parts):
+        colour, legend = SERIES[series]
+        step = 16 + CHAR_PX * len(legend) + 12
+        if x > x0 and x + step > x0 + width + 40:  # wrap within the panel
+            x, y = x0, y + 16
+        out.append(f'<rect x="{x:.0f}" y="{y - 10}" width="12" height="12" fill="{colour}"/>'
+                   f'<text x="{x + 16:.0f}" y="{y}">{escape(legend)}</text>')  # fmt: skip
+        x += step
     return out
 
 
-def _svg(labels: list[str], panels: list[list[str]], legend: list[str], width: int) -> str:
-    height = 28 + 18 * len(labels) + 40
-    body = [
-        f'<text x="4" y="{39 + 18 * i}">{escape(label[:28])}</text>'
-        for i, label in enumerate(labels)
-    ]
-    y = height - 14
-    for j, series in enumerate(legend):
-        x = 4 + 120 * j
-        body.append(
-            f'<rect x="{x}" y="{y - 10}" width="12" height="12" '
-            f'fill="{COLOURS[series]}"/><text x="{x + 16}" y="{y}">{series}</text>'
-        )
-    inner = "\n".join(body + [line for panel in panels for line in panel])
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" '
-        f'fill="white"/>\n{inner}\n</svg>\n'
-    )
+def _svg(labels: list[str], panels: list[tuple[str, Rows]], panel_px: float) -> str:
+    """Row labels on the left, then the panels side by side."""
+    label_px = min(260.0, 8 + CHAR_PX * max((len(x) for x in labels), default=0))
+    body = [f'<text x="4" y="{39 + 18 * i}">{escape(label)}</text>'
+            for i, label in enumerate(labels)]  # fmt: skip
+    for j, (title, rows) in enumerate(panels):
+        body += _panel(title, rows, label_px + j * (panel_px + 70), panel_px)
+    width = label_px + len(panels) * (panel_px + 70)
+    height = 28 + 18 * len(labels) + 66
+    inner = "\n".join(body)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
+            f'font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" '
+            f'fill="white"/>\n{inner}\n</svg>\n')  # fmt: skip
 
 
 def _chart(p: ProviderFeedbackOut, path: Path) -> Path:
     """Per listing: its bids by outcome, and the referrals in scope by eligibility."""
-    listings = sorted(
-        p.listings, key=lambda x: (-x.stats.bids, -x.stats.referrals_in_scope, x.listing_id)
-    )[:MAX_CHART_ROWS]
-    bids = [
-        (
-            x.listing_id,
-            [
-                ("won", x.stats.won),
-                ("price", x.stats.lost.get("price", 0)),
-                ("match", x.stats.lost.get("match", 0)),
-                ("tie_rule", x.stats.lost.get("tie_rule", 0)),
-                ("rejected", x.stats.rejected),
-            ],
-        )
-        for x in listings
-    ]
-    scope = []
+    listings = sorted(p.listings, key=lambda x: (-x.stats.bids, -x.stats.referrals_in_scope,
+                                                 x.listing_id))[:MAX_CHART_ROWS]  # fmt: skip
+    bids: Rows = []
+    scope: Rows = []
     for x in listings:
-        near = sum(x.stats.near_misses.values())
-        scope.append(
-            (
-                x.listing_id,
-                [
-                    ("eligible", x.stats.eligible),
-                    ("near miss", near),
-                    ("excluded", x.stats.excluded - near),
-                ],
-            )
-        )
+        s, lost = x.stats, x.stats.lost
+        bids.append((x.listing_id, [("won", s.won), ("price", lost.get("price", 0)),
+                                    ("match", lost.get("match", 0)),
+                                    ("tie_rule", lost.get("tie_rule", 0)),
+                                    ("rejected", s.rejected)]))  # fmt: skip
+        near = sum(s.near_misses.values())
+        scope.append((x.listing_id, [("eligible", s.eligible), ("near miss", near),
+                                     ("excluded", s.excluded - near)]))  # fmt: skip
     labels = [f"{x.listing_id} {x.name}" for x in listings]
-    svg = _svg(
-        labels,
-        [
-            _bars("Bids: won, lost (price, match, tie rule), rejected", bids, 190, 250),
-            _bars("Referrals in scope: eligible, near miss, excluded", scope, 500, 250),
-        ],
-        list(COLOURS),
-        800,
-    )
-    path.write_text(svg)
+    path.write_text(_svg(labels, [("Bids by outcome", bids),
+                                  ("Referrals in scope", scope)], 300))  # fmt: skip
     return path
 
 
@@ -433,19 +415,9 @@ def _market_files(
                 ]
             )
     chart = folder / "market.svg"
-    rows = [
-        (
-            f"{c.change} {c.need or ''}".strip(),
-            [("won" if c.effect == "won" else "near miss", c.referrals)],
-        )
-        for c in m.changes
-    ]
-    chart.write_text(
-        _svg(
-            [label for label, _ in rows],
-            [_bars("Referrals changed (green: won; yellow: eligible)", rows, 190, 450)],
-            ["won", "near miss"],
-            760,
-        )
-    )
+    rows: Rows = [(f"{c.change}: {c.need}" if c.need else c.change,
+                   [("won" if c.effect == "won" else "opened", c.referrals)])
+                  for c in m.changes]  # fmt: skip
+    title = "Referrals each change would have won (green) or opened (yellow)"
+    chart.write_text(_svg([label for label, _ in rows], [(title, rows)], 420))
     return [summary, changes, singles, providers, chart]

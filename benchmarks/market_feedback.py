@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 
 from benchmarks.batch import Clock
 from benchmarks.http.servers import Server, free_port, matcher_command
@@ -134,19 +135,33 @@ def bench_market(matcher: Matcher, raw: bytes, http: bool) -> dict[str, Any]:
         body = b'{"requests": [' + b",".join(raw.splitlines()) + b"]}"
         out["http_body_mb"] = round(len(body) / 1e6, 2)
         port = free_port()
-        with Server(matcher_command(port, 1), port) as server, Clock() as wall:
-            r = httpx.post(
-                server.base_url + "/v1/feedback/market",
-                content=body,
-                headers={"content-type": "application/json"},
-                timeout=300,
-            )
+        with Server(matcher_command(port, 1), port) as server:
+            before = _tree_cpu_s(server)
+            with Clock() as wall:
+                r = httpx.post(
+                    server.base_url + "/v1/feedback/market",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                    timeout=300,
+                )
+            out["http_server_cpu_s"] = round(_tree_cpu_s(server) - before, 2)
         if r.status_code != 200:
             raise RuntimeError(f"HTTP {r.status_code}: {r.text[:500]}")
         out["http_s"] = round(wall.wall, 2)
         out["http_server_timing_ms"] = r.headers.get("server-timing", "")
         out["http_equals_in_process"] = r.content == text.encode()
     return out
+
+
+def _tree_cpu_s(server: Server) -> float:
+    """CPU seconds (user + system) of the server process and its children so far."""
+    assert server.proc is not None
+    root = psutil.Process(server.proc.pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
     matcher = Matcher(load_snapshot(None))
     rank = bench_rank(matcher, args.rank_bids, args.rank_queries)
+    print(f"load average (1 min) at the start: {os.getloadavg()[0]:.2f}")
     print(
         f"rank {rank['requests']} requests (mean {rank['mean_bids']} bids), p50/p95 us: with "
         f"feedback {rank['with_feedback_p50_us']}/{rank['with_feedback_p95_us']}, without "
@@ -177,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         f"compute {market['compute_s']} s), answer {market['answer_mb']} MB, "
         f"{market['providers']} providers"
         + (
-            f"; over HTTP {market['http_s']} s end to end (same bytes: "
-            f"{market['http_equals_in_process']})"
+            f"; over HTTP {market['http_s']} s end to end ({market['http_server_cpu_s']} s "
+            f"server CPU; same bytes: {market['http_equals_in_process']})"
             if "http_s" in market
             else ""
         )

@@ -88,13 +88,20 @@ def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
-def _stats_lines(s: StatsOut) -> list[str]:
+def _stats_lines(s: StatsOut, market: bool = False) -> list[str]:
     near = sum(s.near_misses.values())
     lost = sum(s.lost.values())
+    scope = (
+        f"- Listings in scope of referrals (on the referral's DPV, within its radius), counted "
+        f"once per referral: {s.referrals_in_scope}; eligible {s.eligible}; excluded "
+        f"{s.excluded} ({near} near misses: excluded by one reason only)"
+        if market
+        else f"- Referrals in scope (its DPV, within the referral's radius): "
+        f"{s.referrals_in_scope}; eligible for {s.eligible}; excluded from {s.excluded} "
+        f"({near} near misses: excluded by one reason only)"
+    )
     return [
-        f"- Referrals in scope (its DPV, within the referral's radius): {s.referrals_in_scope}; "
-        f"eligible for {s.eligible}; excluded from {s.excluded} ({near} near misses: excluded "
-        "by one reason only)",
+        scope,
         f"- Bids: {s.bids}; won {s.won}; lost {lost} (price {s.lost.get('price', 0)}, match "
         f"{s.lost.get('match', 0)}, tie rule {s.lost.get('tie_rule', 0)}); rejected "
         f"{s.rejected}",
@@ -318,7 +325,7 @@ def _market_files(
         f"{answer.referrals} referrals, {answer.bids} bids, {len(answer.providers)} providers "
         f"with a listing in scope or a bid. Computed in {elapsed_s:.2f} s.",
         "",
-        *_stats_lines(m.stats),
+        *_stats_lines(m.stats, market=True),
         f"- Referrals with no valid bid: {m.referrals_without_valid_bid}; with no eligible "
         f"listing within their radius: {m.referrals_without_eligible_listing}",
         "",

@@ -460,6 +460,8 @@ def test_lost_on_agrees_with_the_scores(
             if round(entry["score"], 6) > round(winner["score"], 6):
                 assert fb["lost_on"] == "tie_rule"
             event(f"lost on {fb['lost_on']}")
+            moved = (winner["tie_break"] or {}).get("moved_above", [])
+            assert (fb["lost_on"] == "tie_rule") == (entry["bid_id"] in moved)
             if fb["lost_on"] == "tie_rule":
                 assert entry["score"] >= winner["score"]
             else:

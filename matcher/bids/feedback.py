@@ -3,13 +3,14 @@
 Every ranked bid gets its rank among the valid bids and, below rank 1, why it lost: on
 price (ordered by price), on match (ordered by best match, scoring no higher than the
 winner) or by the cheapest-first tie rule (it scored higher, but the rule moved the winner
-above it: read from `RankedBid.tie_break_over`, which `ranking._order` records as it
-applies the rule, never worked out again here). Then its expected total against the
-winner's as a percentage gap, the fee at which it would have ranked first all else equal
-(`matcher.bids.fee_search`), and by best match the components where it lost most against
-the winner, each with a plain-English sentence. A rejected bid gets each reason with what
-would have made it valid (`matcher.bids.rejection_text`) and, when its fee above the
-ceiling is the only reason, the rank it would have had at the ceiling.
+above it: read from `RankedBid.tie_break_over`, the answer's `tie_break`, which
+`ranking._order` records as it applies the rule, never worked out again here). Then its
+expected total against the winner's as a percentage gap, the fee at which it would have
+ranked first all else equal (`matcher.bids.fee_search`), and by best match the components
+where it lost most against the winner, each with a plain-English sentence. A rejected bid
+gets each reason with what would have made it valid (`matcher.bids.rejection_text`) and,
+when its fee above the ceiling is the only reason, the rank it would have had at the
+ceiling.
 
 Confidentiality: a bid's feedback is meant for its provider alone, so it never holds another
 bid's id, listing, provider, name or price. The winner appears only as percentages (the

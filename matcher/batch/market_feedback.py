@@ -28,8 +28,8 @@ Definitions (each per listing; a provider's figures are its listings' summed):
 
 Every figure equals what `rank` (with feedback) and `shortlist` give one referral at a time
 (`tests/test_market_feedback.py`). Speed: each referral is ranked as `rank` does; the fee
-searches of every bid in the batch run as one vectorised search; listings within a radius
-are found once per (origin, radius) and their reasons computed as numpy columns.
+searches of every bid in the batch run as one vectorised search; the listings in scope and
+their reasons are counted in `matcher.batch.market_scope`.
 """
 
 from __future__ import annotations
@@ -60,21 +60,19 @@ from matcher.batch.market_models import (
     SingleChangeOut,
     StatsOut,
 )
+from matcher.batch.market_scope import CHECK_EVERY, Counts, Scope, counts_of, scope_of
 from matcher.bids.contract_terms import TermsBook
 from matcher.bids.fee_search import FeeCut, search_cuts
 from matcher.bids.feedback import FEEDBACK_VERSION, FeedbackJob, Loss, loss
 from matcher.bids.request import RankRequest
-from matcher.match.eligibility import reason_bits
-from matcher.match.radius import OriginPoint, rows_within
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary import errors
 from matcher.vocabulary.audit import canonical_json
-from matcher.vocabulary.catalogue import DPV_CODE, NEEDS_BY_BIT, Dpv
+from matcher.vocabulary.catalogue import NEEDS_BY_BIT, Dpv
 from matcher.vocabulary.feedback_codes import Change, Effect, LostOn
 from matcher.vocabulary.reasons import REASON_BIT, Reason
 
 METHOD = "market-feedback-1"
-CHECK_EVERY = 200  # referrals between two looks at the deadline (~0.1 s of work)
 MAX_TOTAL_BIDS = 300_000
 BEST_SINGLE_CHANGES = 20
 _NEEDS_BIT = REASON_BIT[Reason.NEEDS_NOT_MET]
@@ -149,24 +147,6 @@ class _Tally:
         self.fee_referrals |= other.fee_referrals
 
 
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """Per registry row: referrals in scope, eligible, excluded by reason, near misses, and
-    the near misses one vacancy short or missing one need (rows x needs)."""
-
-    in_scope: npt.NDArray[np.int64]
-    eligible: npt.NDArray[np.int64]
-    by_reason: dict[str, npt.NDArray[np.int64]]
-    near: dict[str, npt.NDArray[np.int64]]
-    one_vacancy: npt.NDArray[np.int64]
-    one_need: npt.NDArray[np.int64]  # (rows, needs)
-    vacancy_referrals: set[int]
-    need_referrals: dict[int, set[int]]
-    vacancy_listings: int
-    need_listings: dict[int, int]
-    without_eligible: int
-
-
 def market_feedback(
     ranker: FeedbackRanker, req: MarketFeedbackRequest, deadline: Deadline | None = None
 ) -> MarketFeedbackResponse:
@@ -212,7 +192,7 @@ def _market_feedback(
     if only is not None:
         mask = np.zeros(reg.size, dtype=bool)
         mask[only] = True
-    scope = _scope(index, jobs, mask, deadline)
+    scope = scope_of(index, jobs, mask, deadline)
     deadline.check("counting")
     tallies, unknown = _tally(index, jobs, cuts, mask)
     listings = _listing_rows(scope, tallies, only)
@@ -296,73 +276,6 @@ def _decision_id(req: MarketFeedbackRequest, snapshot_version: str, terms: str) 
     return "dec_" + digest.hexdigest()[:20]
 
 
-def _scope(index: RegistryIndex, jobs: list[FeedbackJob], only: Any, deadline: Deadline) -> _Scope:
-    """Every referral's in-scope listings and their reasons, counted per registry row."""
-    reg = index.registry
-    within: dict[tuple[float, float, float, int], Rows] = {}
-    parts: list[tuple[Rows, Any, Any, Any]] = []
-    for i, job in enumerate(jobs):
-        if i % CHECK_EVERY == 0:
-            deadline.check("finding listings in scope", f"{i} of {len(jobs)} referrals")
-        c = job.criteria
-        key = (c.origin.lat, c.origin.lon, c.max_distance_m, DPV_CODE[c.dpv])
-        rows = within.get(key)
-        if rows is None:
-            found, _ = rows_within(index, OriginPoint.of(c.origin.lat, c.origin.lon),
-                                   c.max_distance_m)  # fmt: skip
-            rows = found[reg.dpv[found] == DPV_CODE[c.dpv]]
-            if only is not None:
-                rows = rows[only[rows]]
-            within[key] = rows
-        bits = reason_bits(index, rows, c)
-        missing = c.needs_mask & ~reg.needs_mask[rows].astype(np.int64)
-        short = c.sibling_group_size - reg.vacancies[rows].astype(np.int64)
-        parts.append((rows, bits, missing, short))
-    n = reg.size
-    rows = np.concatenate([p[0] for p in parts])
-    failed_bits = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    missing = np.concatenate([p[2] for p in parts])
-    short = np.concatenate([p[3] for p in parts])
-    ref = np.repeat(np.arange(len(parts)), [len(p[0]) for p in parts])
-
-    def count(keep: Any) -> npt.NDArray[np.int64]:
-        return np.bincount(rows[keep], minlength=n).astype(np.int64)
-
-    by_reason, near = {}, {}
-    for reason, bit in REASON_BIT.items():
-        failed = (failed_bits & bit) != 0
-        if failed.any():
-            by_reason[reason.value] = count(failed)
-            only_this = failed_bits == bit
-            if only_this.any():
-                near[reason.value] = count(only_this)
-    vacancy = (failed_bits == _VACANCY_BIT) & (short == 1)
-    one_need = np.zeros((n, len(NEEDS_BY_BIT)), dtype=np.int64)
-    need_referrals: dict[int, set[int]] = {}
-    need_listings: dict[int, int] = {}
-    lone = (failed_bits == _NEEDS_BIT) & (missing > 0) & ((missing & (missing - 1)) == 0)
-    for k in range(len(NEEDS_BY_BIT)):
-        hit = lone & (missing == (1 << k))
-        if hit.any():
-            one_need[:, k] = count(hit)
-            need_referrals[k] = set(np.unique(ref[hit]).tolist())
-            need_listings[k] = len(np.unique(rows[hit]))
-    eligible_per_ref = np.bincount(ref[failed_bits == 0], minlength=len(parts))
-    return _Scope(
-        in_scope=count(slice(None)),
-        eligible=count(failed_bits == 0),
-        by_reason=by_reason,
-        near=near,
-        one_vacancy=count(vacancy),
-        one_need=one_need,
-        vacancy_referrals=set(np.unique(ref[vacancy]).tolist()),
-        need_referrals=need_referrals,
-        vacancy_listings=len(np.unique(rows[vacancy])),
-        need_listings=need_listings,
-        without_eligible=int(np.count_nonzero(eligible_per_ref == 0)),
-    )
-
-
 def _tally(
     index: RegistryIndex, jobs: list[FeedbackJob], cuts: list[list[FeeCut]], only: Any
 ) -> tuple[dict[int, _Tally], _Tally]:
@@ -405,7 +318,7 @@ def _count_loss(t: _Tally, lost: Loss, referral: int) -> None:
         t.fee_referrals.add(referral)
 
 
-def _listing_rows(scope: _Scope, tallies: dict[int, _Tally], only: Rows | None) -> list[int]:
+def _listing_rows(scope: Scope, tallies: dict[int, _Tally], only: Rows | None) -> list[int]:
     """The listings reported: every listing of the provider asked for; otherwise those in
     scope of a referral or named by a bid."""
     if only is not None:
@@ -418,43 +331,7 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
-@dataclass(slots=True)
-class _Counts:
-    """Referrals in scope, eligible, excluded by reason and near misses (one listing's, or
-    summed)."""
-
-    in_scope: int = 0
-    eligible: int = 0
-    by_reason: Counter[str] = field(default_factory=Counter)
-    near: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: _Counts) -> None:
-        """Sum another listing's counts into these."""
-        self.in_scope += other.in_scope
-        self.eligible += other.eligible
-        self.by_reason += other.by_reason
-        self.near += other.near
-
-
-def _counts(scope: _Scope, rows: list[int]) -> list[_Counts]:
-    """Each row's scope counts (one gather per column, not one per row and column)."""
-    at = np.array(rows, dtype=np.intp)
-    reasons, near = list(scope.by_reason), list(scope.near)
-    by_reason = (np.vstack([scope.by_reason[r][at] for r in reasons]).T.tolist()
-                 if reasons else [[] for _ in rows])  # fmt: skip
-    by_near = (np.vstack([scope.near[r][at] for r in near]).T.tolist()
-               if near else [[] for _ in rows])  # fmt: skip
-    return [
-        _Counts(in_scope, eligible,
-                Counter({k: v for k, v in zip(reasons, excl, strict=True) if v}),
-                Counter({k: v for k, v in zip(near, only, strict=True) if v}))
-        for in_scope, eligible, excl, only in zip(
-            scope.in_scope[at].tolist(), scope.eligible[at].tolist(), by_reason, by_near,
-            strict=True)
-    ]  # fmt: skip
-
-
-def _stats(c: _Counts, t: _Tally) -> StatsOut:
+def _stats(c: Counts, t: _Tally) -> StatsOut:
     """The published counts of one listing (or of a sum of listings)."""
     return StatsOut.model_construct(
         referrals_in_scope=c.in_scope,
@@ -478,7 +355,7 @@ def _in_reason_order(counts: Counter[str]) -> dict[str, int]:
     return {r: counts[r] for r in _REASON_CODES if counts.get(r)}
 
 
-def _changes(row: int, scope: _Scope, tally: _Tally | None) -> list[ChangeOut]:
+def _changes(row: int, scope: Scope, tally: _Tally | None) -> list[ChangeOut]:
     """The listing's single changes with at least one referral, most referrals first."""
     out: list[ChangeOut] = []
     if tally is not None and tally.fee_referrals:
@@ -497,11 +374,11 @@ def _changes(row: int, scope: _Scope, tally: _Tally | None) -> list[ChangeOut]:
 
 
 def _providers(
-    index: RegistryIndex, rows: list[int], scope: _Scope, tallies: dict[int, _Tally]
+    index: RegistryIndex, rows: list[int], scope: Scope, tallies: dict[int, _Tally]
 ) -> list[ProviderFeedbackOut]:
     """Every provider with a reported listing, by id; its listings by id."""
     reg = index.registry
-    counts = dict(zip(rows, _counts(scope, rows), strict=True))
+    counts = dict(zip(rows, counts_of(scope, rows), strict=True))
     by_provider: dict[str, list[int]] = defaultdict(list)
     for row in sorted(rows, key=reg.ids.__getitem__):
         by_provider[reg.provider_ids[row]].append(row)
@@ -509,7 +386,7 @@ def _providers(
     empty = _Tally()
     for provider_id in sorted(by_provider):
         listings = []
-        total_counts, total_tally = _Counts(), _Tally()
+        total_counts, total_tally = Counts(), _Tally()
         for row in by_provider[provider_id]:
             tally = tallies.get(row, empty)
             total_counts.add(counts[row])
@@ -542,7 +419,7 @@ def _providers(
 def _market(
     index: RegistryIndex,
     jobs: list[FeedbackJob],
-    scope: _Scope,
+    scope: Scope,
     tallies: dict[int, _Tally],
     unknown: _Tally,
     rows: list[int],
@@ -573,8 +450,8 @@ def _market(
         for c in _changes(row, scope, tallies.get(row))
     ]  # fmt: skip
     singles.sort(key=lambda s: (-s.referrals, _CHANGE_ORDER[Change(s.change)], s.listing_id))
-    total_counts, total_tally = _Counts(), _Tally()
-    for c in _counts(scope, rows):
+    total_counts, total_tally = Counts(), _Tally()
+    for c in counts_of(scope, rows):
         total_counts.add(c)
     for t in (*tallies.values(), unknown):
         total_tally.add(t)

@@ -1,4 +1,4 @@
-"""`python -m benchmarks {core,postgis,http,report,batch} [options]`: run one suite or the report.
+"""`python -m benchmarks {core,postgis,http,report,batch,feedback} [options]`: run a suite.
 
 The benchmarks are a separate tree, never part of the test run (STYLE "Benchmarks"); each
 suite prints a table and writes JSON under benchmarks/results/, and `report` turns those
@@ -19,6 +19,7 @@ SUITES = {
 }
 if importlib.util.find_spec("benchmarks.batch") is not None:  # maintained beside these
     SUITES["batch"] = "benchmarks.batch"
+SUITES["feedback"] = "benchmarks.market_feedback"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from matcher.bids.contract_terms import TermsBook, terms_book
-from matcher.bids.ranking import RankOptions, rank_bids
+from matcher.bids.contract_terms import ContractTerms, TermsBook, terms_book
+from matcher.bids.feedback import FEEDBACK_VERSION, FeedbackJob, bid_feedback, prepare
+from matcher.bids.ranking import RankedBid, RankOptions, RejectedBid, rank_bids
 from matcher.bids.request import CompareRequest, RankRequest, WeightChoice
 from matcher.bids.response import CompareResponse, RankResponse, rank_body
-from matcher.bids.weights import resolve_weights
+from matcher.bids.weights import ResolvedWeights, resolve_weights
+from matcher.match.criteria import Criteria
 from matcher.match.request import ShortlistRequest, resolve_criteria
 from matcher.match.response import ShortlistResponse, shortlist_body
 from matcher.match.shortlist import shortlist
@@ -33,6 +35,7 @@ from matcher.vocabulary.audit import decision_id
 
 if TYPE_CHECKING:  # batch work (scipy's MILP) is imported only when a batch request comes
     from matcher.batch.allocation import Allocation
+    from matcher.batch.market_models import MarketFeedbackRequest, MarketFeedbackResponse
     from matcher.batch.models import AllocateRequest, SufficiencyResponse
 
 DEFAULT_LISTINGS = 5000
@@ -65,6 +68,7 @@ class Limits:
     max_allocation_referrals: int = 500
     allocation_time_limit_s: float = 10.0
     sufficiency_time_limit_s: float = 60.0
+    market_feedback_time_limit_s: float = 60.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +102,24 @@ def load_snapshot(
     return Snapshot(index=index, source=source)
 
 
+@dataclass(frozen=True, slots=True)
+class _Ranking:
+    """One referral's bids validated, priced and ordered, with what produced the order."""
+
+    criteria: Criteria
+    weights: ResolvedWeights
+    terms: ContractTerms
+    options: RankOptions
+    ranked: list[RankedBid]
+    rejected: list[RejectedBid]
+
+
+def _feedback_context(feedback: bool) -> dict[str, str]:
+    """What a request's `feedback` adds to its decision id: nothing when false, so an answer
+    without feedback keeps the id (and the bytes) it had before feedback existed."""
+    return {"feedback": FEEDBACK_VERSION} if feedback else {}
+
+
 @dataclass(frozen=True, eq=False)
 class Matcher:
     """Answers requests against one snapshot with fixed limits and contract terms."""
@@ -127,14 +149,25 @@ class Matcher:
         """Validate, price and order the bids (see `matcher.bids.ranking`)."""
         return Answer(self._rank_body(req, None))
 
-    def _rank_body(self, req: RankRequest, choice: WeightChoice | None) -> dict[str, Any]:
+    def feedback_job(self, req: RankRequest, what_if: bool = True) -> FeedbackJob:
+        """One referral ranked exactly as `rank` ranks it, with what its feedback needs (the
+        unit of work of `market_feedback`, which runs the fee searches of many at once)."""
+        r = self._ranking(req, None, allow_no_bids=True)
+        index = self.snapshot.index
+        return prepare(index, r.criteria, r.ranked, r.rejected, r.terms, r.options, what_if)
+
+    def _ranking(
+        self, req: RankRequest, choice: WeightChoice | None, allow_no_bids: bool = False
+    ) -> _Ranking:
+        """The referral's bids ranked; `allow_no_bids`: a referral no provider bid for is
+        still a referral (market feedback), where `rank` refuses it."""
         if len(req.bids) > self.limits.max_bids:
             raise errors.LimitExceededError(
                 f"too many bids: {len(req.bids)} > {self.limits.max_bids}",
                 field="bids",
                 limit=self.limits.max_bids,
             )
-        if not req.bids:
+        if not req.bids and not allow_no_bids:
             raise errors.RequestError("at least one bid is required", field="bids")
         profile = choice.profile if choice else req.profile
         overrides = choice.weights if choice else req.weights
@@ -152,6 +185,15 @@ class Matcher:
             tie_epsilon=req.tie_epsilon,
         )
         ranked, rejected = rank_bids(index, criteria, list(req.bids), terms, options)
+        return _Ranking(criteria, weights, terms, options, ranked, rejected)
+
+    def _rank_body(self, req: RankRequest, choice: WeightChoice | None) -> dict[str, Any]:
+        r = self._ranking(req, choice)
+        index, weights, terms, options = self.snapshot.index, r.weights, r.terms, r.options
+        ranked, rejected = r.ranked, r.rejected
+        feedback = None
+        if req.feedback:
+            feedback = bid_feedback(index, r.criteria, ranked, rejected, terms, options)
         terms_version = self.terms.version
         decision = decision_id(
             req,
@@ -160,6 +202,7 @@ class Matcher:
             profile=weights.profile,
             order_by=options.order_by,
             terms=terms_version,
+            **_feedback_context(req.feedback),
         )
         head = {
             "referral_id": req.referral_id,
@@ -169,7 +212,7 @@ class Matcher:
             "contract_terms": terms.as_dict(),
             "order_by": options.order_by,
         }
-        return rank_body(index, head, weights, options.tie_epsilon, ranked, rejected)
+        return rank_body(index, head, weights, options.tie_epsilon, ranked, rejected, feedback)
 
     def compare(self, req: CompareRequest) -> CompareResponse:
         """Both rankings, movements and Kendall's tau, as the response model."""
@@ -196,7 +239,12 @@ class Matcher:
             tau = round(float(stat.statistic), 6)
         return {
             "referral_id": req.request.referral_id,
-            "decision_id": decision_id(req, self.snapshot.version, terms=self.terms.version),
+            "decision_id": decision_id(
+                req,
+                self.snapshot.version,
+                terms=self.terms.version,
+                **_feedback_context(req.request.feedback),
+            ),
             "snapshot_version": self.snapshot.version,
             "a": a,
             "b": b,
@@ -229,3 +277,15 @@ class Matcher:
             self.snapshot.index, self.snapshot.version, requests, radii_miles,
             self.limits.max_batch_referrals, self.limits.max_radius_miles, deadline,
         )  # fmt: skip
+
+    def market_feedback(
+        self, req: MarketFeedbackRequest, started: float | None = None
+    ) -> MarketFeedbackResponse:
+        """Provider feedback over many referrals (see `matcher.batch.market_feedback`), within
+        `market_feedback_time_limit_s` of `started` (a `time.monotonic()` reading; default
+        now)."""
+        from matcher.batch.deadline import Deadline
+        from matcher.batch.market_feedback import market_feedback
+
+        limit = self.limits.market_feedback_time_limit_s
+        return market_feedback(self, req, Deadline.start(limit, "market feedback", started))

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
             "time_limit_exceeded.",
         ),
     ] = 60.0
+    market_feedback_time_limit_s: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=3600,
+            description="Wall-clock limit of one market feedback request; past it, 503 "
+            "time_limit_exceeded.",
+        ),
+    ] = 60.0
     alert_excluding_severity: AlertSeverity = AlertSeverity.SERIOUS
     residential_long_placement_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal("3")
     index_backend: Literal["packed", "strtree", "rtree"] = "packed"
@@ -101,6 +110,7 @@ class Settings(BaseSettings):
             max_allocation_referrals=self.max_allocation_referrals,
             allocation_time_limit_s=self.allocation_time_limit_s,
             sufficiency_time_limit_s=self.sufficiency_time_limit_s,
+            market_feedback_time_limit_s=self.market_feedback_time_limit_s,
         )
 
     def terms(self) -> TermsBook:

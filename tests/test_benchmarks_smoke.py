@@ -167,3 +167,13 @@ def test_postgis_sql_names_only_parameters_it_is_given() -> None:
     assert len(rows) == 200
     assert {len(r) for r in rows} == {len(sql.LISTING_COLUMNS)}
     assert rows[0][-2].startswith("SRID=4326;POINT(") and rows[0][-1].startswith("SRID=27700;")
+
+
+def test_feedback_harness_runs_at_toy_size(tmp_path: Path) -> None:
+    """`python -m benchmarks feedback`: rank with and without feedback, market in-process."""
+    out = tmp_path / "feedback.json"
+    _run("feedback", "--requests", "12", "--rank-bids", "6", "--rank-queries", "8",
+         "--skip-http", "--out", str(out))  # fmt: skip
+    doc = json.loads(out.read_text())
+    assert doc["rank"]["with_feedback_p50_us"] > 0 and doc["rank"]["without_feedback_p50_us"] > 0
+    assert doc["market_input"]["requests"] == 12 and doc["market"]["providers"] > 0

@@ -106,6 +106,23 @@ def test_sufficiency_answer_is_golden(
     assert r.content + b"\n" == from_cli
 
 
+@pytest.mark.parametrize(
+    ("command", "example"),
+    [(c, e) for c, _, e in REQUESTS if c in ("rank", "compare")],
+)
+def test_without_feedback_the_answer_is_the_one_before_feedback_existed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, example: str
+) -> None:
+    """ "feedback": false gives back the bytes (decision id included) written before
+    feedback existed (`answers/no-feedback/` is never regenerated)."""
+    body = json.loads((EXAMPLES / example).read_text())
+    (body["request"] if command == "compare" else body)["feedback"] = False
+    path = tmp_path / example
+    path.write_text(json.dumps(body))
+    expected = (GOLDEN / "answers" / "no-feedback" / example).read_bytes()
+    assert cli(capsys, command, str(path)) == expected
+
+
 @pytest.mark.parametrize("what", SCHEMAS)
 def test_json_schemas_are_golden(capsys: pytest.CaptureFixture[str], what: str) -> None:
     """`matcher schema WHAT` prints the published JSON Schema unchanged."""

@@ -34,6 +34,8 @@ from matcher.vocabulary.catalogue import LOTS_BY_DPV, Dpv, Need
 from matcher.vocabulary.errors import MatcherError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "many-answers.json"
+# The same requests with "feedback": false: the digests written before feedback existed.
+GOLDEN_NO_FEEDBACK = GOLDEN.with_name("many-answers-no-feedback.json")
 UPDATE = os.environ.get("MATCHER_UPDATE_GOLDEN") == "1"
 LISTINGS = 20_000
 REQUESTS = 360
@@ -150,16 +152,17 @@ def _answer(matcher: Matcher, kind: str, body: dict[str, Any]) -> bytes:
         return json.dumps(exc.body(), sort_keys=True).encode()
 
 
-def answers(matcher: Matcher) -> list[str]:
-    """The digest of every seeded request's answer, in order."""
+def answers(matcher: Matcher) -> tuple[list[str], list[str]]:
+    """The digest of every seeded request's answer, in order: as sent (feedback on by
+    default), and with "feedback": false on every rank and compare request."""
     rnd = random.Random(20261202)
     listings = matcher.snapshot.index.registry.snapshot_dict()["listings"]
-    out = []
+    out, without = [], []
     for i in range(REQUESTS):
         body = _referral(rnd, listings, i)
         kind = ("shortlist", "rank", "compare")[i % 3]
         if kind == "shortlist":
-            answer = _answer(matcher, "shortlist", body)
+            answer = plain = _answer(matcher, "shortlist", body)
         else:
             probe = dict(body, limit=60, explain=False)
             short = json.loads(_answer(matcher, "shortlist", probe))
@@ -168,23 +171,28 @@ def answers(matcher: Matcher) -> list[str]:
             rank.update(_rank_extras(rnd, near))
             if kind == "rank":
                 answer = _answer(matcher, "rank", rank)
+                plain = _answer(matcher, "rank", dict(rank, feedback=False))
             else:
                 rank.pop("profile")
                 rank.pop("weights", None)
                 compare = {"request": rank, "a": {"profile": rnd.choice(PROFILES[1:])},
                            "b": {"weights": {"price": 1.0, "distance": 2.0}}}  # fmt: skip
                 answer = _answer(matcher, "compare", compare)
+                plain = _answer(matcher, "compare",
+                                dict(compare, request=dict(rank, feedback=False)))  # fmt: skip
         out.append(f"{kind} {hashlib.sha256(answer).hexdigest()}")
-    return out
+        without.append(f"{kind} {hashlib.sha256(plain).hexdigest()}")
+    return out, without
 
 
 def test_many_seeded_answers_are_unchanged(matcher: Matcher) -> None:
-    """Every seeded answer's digest equals the one written before the refactoring."""
-    digests = answers(matcher)
+    """Every seeded answer's digest equals its golden one; with "feedback": false, the one
+    written before feedback existed (`many-answers-no-feedback.json` is never regenerated)."""
+    digests, without = answers(matcher)
     if UPDATE:
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
         GOLDEN.write_text(json.dumps(digests, indent=0) + "\n")
-        return
-    expected = json.loads(GOLDEN.read_text())
-    changed = [i for i, (a, b) in enumerate(zip(digests, expected, strict=True)) if a != b]
-    assert not changed, f"{len(changed)} answers changed, first at request {changed[:10]}"
+    for name, got in ((GOLDEN, digests), (GOLDEN_NO_FEEDBACK, without)):
+        expected = json.loads(name.read_text())
+        changed = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b]
+        assert not changed, f"{name.name}: {len(changed)} changed, first at {changed[:10]}"

@@ -64,6 +64,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("POST", "/v1/allocate", "/v1/allocate", {"json": {"referrals": []}}, 422, "invalid_request"),
     ("POST", "/v1/sufficiency", "/v1/sufficiency", {"json": {"referrals": [], "radii_miles": [0]}},
      422, "invalid_request"),
+    ("POST", "/v1/feedback/market", "/v1/feedback/market", {"json": {"requests": []}}, 422,
+     "invalid_request"),
     # geography: unknown names and codes
     ("GET", "/v1/authorities", "/v1/authorities?q=Nowhereshire", {}, 422, "unknown_authority"),
     ("GET", "/v1/authorities/{code}/boundary", "/v1/authorities/E0/boundary", {}, 404,

@@ -51,9 +51,11 @@ def test_no_child_detail_in_any_log_line_or_metric_label() -> None:
             c.post("/v1/sufficiency", json={"referrals": [good, {**good, "referral_id": "R-2"}]}),
             c.post("/v1/allocate", json={"referrals": [{**rank_body(c), "child": CHILD}]}),
             c.post("/v1/sufficiency", json={"referrals": [{**good, "notes": FREE_TEXT}]}),
+            c.post("/v1/feedback/market", json={"requests": [{**rank_body(c), "child": CHILD}]}),
         ]  # fmt: skip
         metrics = c.get("/metrics").text
-    assert [a.status_code for a in answers] == [200, 422, 422, 422, 200, 200, 422, 200, 200, 422]
+    assert [a.status_code for a in answers] == [200, 422, 422, 422, 200, 200, 422, 200, 200, 422,
+                                                200]  # fmt: skip
     lines = logs.getvalue().splitlines()
     records = [json.loads(line) for line in lines]
     access = [r for r in records if r["msg"] == "request"]

@@ -348,7 +348,8 @@ def _rank(matcher: Ranker, req: AllocateRequest, i: int) -> RankResponse | None:
     Errors name the referral's position (`referrals.3.placing_authority`).
     """
     ref = req.referrals[i]
-    update = {"order_by": "best_match", "profile": req.profile, "weights": req.weights}
+    update = {"order_by": "best_match", "profile": req.profile, "weights": req.weights,
+              "feedback": False}  # fmt: skip
     try:
         if not ref.bids:
             resolve_criteria(ref, matcher.limits.max_radius_miles)  # still validate the referral

@@ -68,6 +68,17 @@ class RankRequest(ShortlistRequest):
             "each other rank cheapest first.",
         ),
     ] = 0.01
+    feedback: Annotated[
+        bool,
+        Strict(),
+        Field(
+            exclude=True,  # not in the canonical request: decision_id adds it when true
+            description="Give every bid its provider's feedback: why it did not rank first "
+            "(its rank, what it lost on, the price gap and the fee that would have won, the "
+            "components it lost most on) or why it was rejected and what would make it "
+            "valid. false: the answer as before feedback existed.",
+        ),
+    ] = True
 
 
 class WeightChoice(RequestBody):

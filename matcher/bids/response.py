@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from matcher.bids.feedback_response import RankedFeedbackOut, RejectedFeedbackOut
 from matcher.bids.ranking import RankedBid, RejectedBid
 from matcher.bids.weights import ResolvedWeights
 from matcher.match.response import RATING_CODES, miles
@@ -98,6 +99,11 @@ class RankedBidOut(_Out):
             "above higher-scoring bids; null when it sits where its score (or price) puts it."
         ),
     ]
+    feedback: Annotated[
+        RankedFeedbackOut | None,
+        Field(exclude_if=lambda v: v is None,
+              description="For this bid's provider alone; absent with \"feedback\": false."),
+    ] = None  # fmt: skip
 
 
 class RejectedBidOut(_Out):
@@ -107,6 +113,11 @@ class RejectedBidOut(_Out):
     listing_id: str
     reasons: list[str]
     details: dict[str, Any]
+    feedback: Annotated[
+        RejectedFeedbackOut | None,
+        Field(exclude_if=lambda v: v is None,
+              description="For this bid's provider alone; absent with \"feedback\": false."),
+    ] = None  # fmt: skip
 
 
 class WeightsOut(_Out):
@@ -161,15 +172,17 @@ def rank_body(
     tie_epsilon: float,
     ranked: list[RankedBid],
     rejected: list[RejectedBid],
+    feedback: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The answer as plain JSON-ready data, fields in the order of `RankResponse`.
 
     `head` holds the fields before `weights` (referral_id ... order_by). Serialised with
     any JSON encoder it is exactly `RankResponse`'s `model_dump_json()` (tested).
+    `feedback`: each ranked (rank order) and rejected bid's feedback, added last.
     """
     names = list(weights.weights)
     weight_values = [float(w) for w in weights.weights.values()]
-    return {
+    body = {
         **head,
         "weights": {
             "profile": weights.profile,
@@ -179,6 +192,11 @@ def rank_body(
         "ranked": ranked_entries(index, ranked, names, weight_values),
         "rejected": [rejected_out(r) for r in rejected],
     }
+    if feedback is not None:
+        for entries, notes in zip((body["ranked"], body["rejected"]), feedback, strict=True):
+            for entry, note in zip(entries, notes, strict=True):
+                entry["feedback"] = note
+    return body
 
 
 def ranked_entries(

@@ -28,6 +28,12 @@ from matcher.vocabulary.catalogue import (
     OfstedRegistration,
     ServiceUnit,
 )
+from matcher.vocabulary.feedback_codes import (
+    CHANGE_DESCRIPTIONS,
+    EFFECT_DESCRIPTIONS,
+    LOST_ON_DESCRIPTIONS,
+    OUTCOME_DESCRIPTIONS,
+)
 from matcher.vocabulary.reasons import REASON_DESCRIPTIONS
 
 
@@ -67,6 +73,15 @@ class WeightsCatalogue(_Out):
     profiles: list[ProfileOut]
 
 
+class FeedbackCatalogue(_Out):
+    """Provider feedback: bid outcomes, why a valid bid lost, and the market's single changes."""
+
+    outcomes: list[Term]
+    lost_on: list[Term]
+    changes: list[Term]
+    effects: list[Term]
+
+
 class LimitsOut(_Out):
     """Limits this service enforces on requests."""
 
@@ -76,6 +91,7 @@ class LimitsOut(_Out):
     max_radius_miles: float
     allocation_time_limit_s: float
     sufficiency_time_limit_s: float
+    market_feedback_time_limit_s: float
 
 
 class CatalogueOut(_Out):
@@ -90,6 +106,7 @@ class CatalogueOut(_Out):
     alert_severities: list[Term]
     service_units: list[str]
     reasons: list[Term]
+    feedback: FeedbackCatalogue
     weights: WeightsCatalogue
     contract_terms_version: str
     limits: LimitsOut
@@ -129,6 +146,12 @@ def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
         alert_severities=_terms(SEVERITY_DESCRIPTIONS),
         service_units=[u.value for u in ServiceUnit],
         reasons=_terms(REASON_DESCRIPTIONS),
+        feedback=FeedbackCatalogue(
+            outcomes=_terms(OUTCOME_DESCRIPTIONS),
+            lost_on=_terms(LOST_ON_DESCRIPTIONS),
+            changes=_terms(CHANGE_DESCRIPTIONS),
+            effects=_terms(EFFECT_DESCRIPTIONS),
+        ),
         weights=WeightsCatalogue(
             default_profile=DEFAULT_PROFILE,
             components=_terms(COMPONENTS),
@@ -145,6 +168,7 @@ def build_catalogue(settings: Settings, terms: TermsBook) -> CatalogueOut:
             max_radius_miles=settings.max_radius_miles,
             allocation_time_limit_s=settings.allocation_time_limit_s,
             sufficiency_time_limit_s=settings.sufficiency_time_limit_s,
+            market_feedback_time_limit_s=settings.market_feedback_time_limit_s,
         ),
         request_defaults=request_defaults(),
     )

@@ -79,6 +79,15 @@ SUFFICIENCY: dict[str, Any] = {
     "radii_miles": [20, 50],
 }
 
+MARKET_FEEDBACK: dict[str, Any] = {
+    "requests": [
+        RANK,
+        {**RANK_BY_PRICE, "referral_id": "R-2026-000125"},
+        {**SHORTLIST_FROM_DISTRICT, "referral_id": "R-2026-000126",
+         "bids": [{"bid_id": "B-7", "listing_id": "L0000398", "weekly_fee_gbp": "900.00"}]},
+    ],
+}  # fmt: skip
+
 EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "ShortlistRequest": {
         "harrow_residential": {
@@ -104,6 +113,12 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
         "two_referrals": {
             "summary": "Supply for two referrals at 20 and 50 miles",
             "value": SUFFICIENCY,
+        },
+    },
+    "MarketFeedbackRequest": {
+        "three_referrals": {
+            "summary": "Three referrals and their bids, every provider",
+            "value": MARKET_FEEDBACK,
         },
     },
 }

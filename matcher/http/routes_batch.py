@@ -1,4 +1,5 @@
-"""POST /v1/allocate and /v1/sufficiency: many referrals at once (thin, like routes_match).
+"""POST /v1/allocate, /v1/sufficiency and /v1/feedback/market: many referrals at once (thin,
+like routes_match).
 
 Both answer with the response model's own `model_dump_json()`, so an HTTP answer is byte for
 byte what `matcher allocate FILE` prints, and the OpenAPI document carries the typed schema.
@@ -18,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from matcher.batch.market_models import MarketFeedbackRequest, MarketFeedbackResponse
 from matcher.batch.models import (
     AllocateRequest,
     AllocateResponse,
@@ -34,9 +36,13 @@ from matcher.vocabulary.errors import TimeLimitExceededError
 
 router = APIRouter(prefix="/v1", tags=["batch"])
 # These bodies carry many referrals, so they get `max_batch_body_bytes`, not `max_body_bytes`.
-BATCH_PATHS = ("/v1/allocate", "/v1/sufficiency")
+BATCH_PATHS = ("/v1/allocate", "/v1/sufficiency", "/v1/feedback/market")
 
-REQUEST_MODELS: list[type[BaseModel]] = [AllocateRequest, SufficiencyRequest]
+REQUEST_MODELS: list[type[BaseModel]] = [
+    AllocateRequest,
+    SufficiencyRequest,
+    MarketFeedbackRequest,
+]
 _ERRORS = error_responses(
     401, 403, 413, 415, 422, 503,
     descriptions={503: "No registry snapshot loaded yet (not_ready), or the request's time "
@@ -116,6 +122,33 @@ async def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatc
         return _json(answer, started)
 
     return await _within(work, clock, matcher.limits.sufficiency_time_limit_s, "sufficiency")
+
+
+@router.post(
+    "/feedback/market",
+    summary="Why providers' listings were left out or their bids lost, over many referrals",
+    response_model=MarketFeedbackResponse,
+    responses=_ERRORS,
+    openapi_extra=json_body(MarketFeedbackRequest),
+)
+async def market_feedback_route(
+    request: Request, raw: RawBody, matcher: CurrentMatcher
+) -> Response:
+    """Per provider and listing, and for the commissioner the market (see README).
+
+    Bounded: past `MATCHER_MARKET_FEEDBACK_TIME_LIMIT_S` from taking the request, 503
+    `time_limit_exceeded`.
+    """
+    clock = time.monotonic()  # the time limit counts from here
+    req = await run_in_threadpool(parse_body, MarketFeedbackRequest, raw)
+    note(request).counts = {"referrals": len(req.requests)}
+
+    def work() -> Response:
+        started = time.perf_counter()
+        return _json(matcher.market_feedback(req, started=clock), started)
+
+    limit = matcher.limits.market_feedback_time_limit_s
+    return await _within(work, clock, limit, "market feedback")
 
 
 WAITING = "waiting for a CPU share"

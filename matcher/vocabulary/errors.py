@@ -5,6 +5,7 @@
     │   ├── UnknownAuthorityError     422 unknown_authority (with suggestions)
     │   ├── UnknownLocationError      422 unknown_location  (postcode/district not found)
     │   ├── OutsideCoverageError      422 outside_coverage  (NI postcode, point outside GB)
+    │   ├── UnknownProviderError      422 unknown_provider  (with suggestions)
     │   ├── InvalidWeightsError       422 invalid_weights
     │   └── LimitExceededError        422 limit_exceeded    (too many bids/referrals, radius)
     ├── PayloadTooLargeError          413 payload_too_large
@@ -92,6 +93,12 @@ class OutsideCoverageError(RequestError):
     """A location outside Great Britain (or a Northern Ireland postcode)."""
 
     code = "outside_coverage"
+
+
+class UnknownProviderError(RequestError):
+    """No provider in the registry snapshot has this id; suggestions are given."""
+
+    code = "unknown_provider"
 
 
 class InvalidWeightsError(RequestError):

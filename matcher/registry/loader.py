@@ -39,6 +39,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 import geodata
+from matcher.registry import cache
 from matcher.registry.columnar import (
     PARTS,
     Chunk,
@@ -112,18 +113,43 @@ def read_document(path: Path) -> Any:
         raise SnapshotError(f"registry file is not valid JSON: {name}: {exc}") from None
 
 
-def load_registry(path: Path) -> Registry:
-    """Read and validate a snapshot file into a Registry (version computed eagerly)."""
+def load_registry(path: Path, cache_dir: Path | None = None) -> Registry:
+    """Read and validate a snapshot file into a Registry (version computed eagerly).
+
+    With `cache_dir`, a registry validated before from the same bytes (by the same code) is
+    read back from there instead, verified against its recorded digest; otherwise the file
+    is validated and the result saved there for the next process (`matcher.registry.cache`).
+    """
     started = time.perf_counter()
     with _collector_paused():
         held: list[bytes | None] = [None]  # None: unreadable (read_document names why)
         with contextlib.suppress(OSError):
             held[0] = path.read_bytes()
-        registry = _validated(path, held)
+        raw = held[0]
+        key = None
+        if cache_dir is not None and raw is not None and cache.usable_folder(cache_dir):
+            key = cache.source_key(raw, gzipped=str(path).endswith(".gz"))
+        del raw  # from here `held` is the only reference: validation drops it when done
+        if key is None or cache_dir is None:
+            registry = _validated(path, held)
+        else:
+            found = cache.read(cache_dir, key)
+            registry = _validated_once(path, held, cache_dir, key) if found is None else found
         _ = registry.version
     _return_freed_memory()
     _log_loaded(path, registry, time.perf_counter() - started)
     return registry
+
+
+def _validated_once(path: Path, held: list[bytes | None], folder: Path, key: str) -> Registry:
+    """Validate and save, unless another process did while this one waited for the lock."""
+    with cache.exclusive(folder, key):
+        found = cache.read(folder, key)
+        if found is not None:
+            return found
+        registry = _validated(path, held)
+        cache.write(folder, key, registry)
+        return registry
 
 
 def _validated(path: Path, held: list[bytes | None]) -> Registry:

@@ -104,3 +104,13 @@ def test_ids_with_a_nul_use_a_dict_and_still_answer() -> None:
     index = IdIndex(StrColumn.from_strings(ids))
     assert [index.row_of(x) for x in ids] == [0, 1, 2] and index.row_of("C") is None
     assert index.order.tolist() == sorted(range(3), key=ids.__getitem__)
+
+
+def test_id_index_holds_up_with_many_ids_and_repeats() -> None:
+    """10,000 rows of 7,000 ids (slots collide, rows repeat): every answer a dict's."""
+    ids = [f"L{(i * 7919) % 7000:07d}" for i in range(10_000)]
+    index = IdIndex(StrColumn.from_strings(ids, codable=False))
+    expected = {lid: row for row, lid in enumerate(ids)}
+    probes = [*expected, "L9999999", "L000000", "l0000001"]
+    assert [index.row_of(p) for p in probes] == [expected.get(p) for p in probes]
+    assert index.duplicates()

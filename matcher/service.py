@@ -28,7 +28,7 @@ from matcher.match.shortlist import shortlist
 from matcher.registry.columns import Registry
 from matcher.registry.demo import generate
 from matcher.registry.index import DEFAULT_BACKEND, RegistryIndex
-from matcher.registry.loader import load_registry
+from matcher.registry.loader import load_registry, return_freed_memory
 from matcher.registry.policy import Policy
 from matcher.vocabulary import errors
 from matcher.vocabulary.audit import decision_id
@@ -106,6 +106,7 @@ def load_snapshot(
     _ = registry.version
     index = RegistryIndex.build(registry, policy, backend)
     _ = index.authority_positions
+    return_freed_memory()  # what building the index allocated for a while
     return Snapshot(index=index, source=source)
 
 

@@ -288,6 +288,14 @@ def _varied(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _alert(**fields: str) -> dict[str, str]:
+    """A valid safeguarding alert, with `fields` changed."""
+    alert = {"id": "SA-1", "raised_by": "E09000015", "raised_on": "2026-10-01",
+             "severity": "moderate", "status": "open"}  # fmt: skip
+    alert.update(fields)
+    return alert
+
+
 # Each edit: one listing changed. Valid ones the fast path does not take (lax JSON forms
 # pydantic accepts) must still give the reference registry; invalid ones, its errors.
 FAST_PATH_EDITS: dict[str, Any] = {
@@ -332,6 +340,21 @@ FAST_PATH_EDITS: dict[str, Any] = {
     "NaN kpi": lambda x: x.update(kpi_score=float("nan")),
     "a list, not a listing": lambda x: x.clear(),
     "impossible date": lambda x: x["ofsted"].update(inspected_on="2026-02-30"),
+    "date without zero padding": lambda x: x["ofsted"].update(inspected_on="2026-1-01"),
+    "year zero": lambda x: x["capacity"].update(available_from="0000-01-01"),
+    "id with a space": lambda x: x.update(id="L 1"),
+    "provider id with a hash": lambda x: x.update(provider_id="P#1"),
+    "money with a leading zero": lambda x: x["ceilings"][0].update(weekly_gbp="0012.50"),
+    "service code in capitals": lambda x: x.update(
+        additional_services=[{"code": "Transport", "unit": "day", "rate_gbp": "20"}]
+    ),
+    "alert from no authority": lambda x: x.update(
+        safeguarding_alerts=[_alert(raised_by="E99000001")]
+    ),
+    "alert id with a newline": lambda x: x.update(safeguarding_alerts=[_alert(id="SA-1\n")]),
+    "alert with a second alert (valid)": lambda x: x.update(
+        safeguarding_alerts=[_alert(), _alert(id="SA-2", status="closed")]
+    ),
 }
 
 
@@ -469,3 +492,21 @@ def test_msgspec_reads_numbers_as_json_loads_does(number: float) -> None:
         expected = float(json.loads(text))
         got = msgspec.json.decode(text.encode(), type=float)
         assert np.float64(got).tobytes() == np.float64(expected).tobytes(), text
+
+
+@given(st.from_regex(r"[0-9]{0,10}(\.[0-9]{0,3})?", fullmatch=True) | st.text(max_size=6))
+def test_money_is_read_as_pydantic_reads_it(amount: str) -> None:
+    """The fast path's pence: refused where the model's pattern refuses, else `to_pence`."""
+    import re
+
+    from matcher.registry import columnar
+    from matcher.vocabulary.money import MONEY_PATTERN, to_pence
+
+    accepted = re.fullmatch(MONEY_PATTERN.strip("^$"), amount) is not None
+    try:
+        pence = int(columnar._pence([amount])[0])
+    except columnar.NotPlain:
+        assert not accepted
+    else:
+        whole, _, decimals = amount.partition(".")
+        assert accepted and pence == to_pence(f"{whole}.{decimals:0<2}")

@@ -2,28 +2,33 @@
 
 Validating one pydantic model per listing after `json.loads` costs ~100 us a listing (11 s
 at 100k). Here a chunk of listings is decoded by msgspec into slotted structs that mirror
-the snapshot models (`matcher.registry.snapshot`), which checks types, lengths, ranges,
-patterns, codes, dates and unknown keys in C while it parses; the columns are then read
-off the structs, and the rules across fields (age range, vacancies within places, lots of
-the listing's DPV, ceilings only for listed lots and never overlapping, each lot and
-service code once, the location's form) are checked over whole columns with numpy.
+the snapshot models (`matcher.registry.snapshot`): it checks types, lengths, ranges, codes,
+required and unknown keys in C while it parses. The columns are then read off the structs;
+patterns are matched once per column (ids: one match over the column joined by newlines)
+or once per distinct value (dates, money, service codes, authorities: a memo kept for the
+whole load), and the rules across fields (age range, vacancies within places, lots of the
+listing's DPV, ceilings only for listed lots and never overlapping, each lot and service
+code once, the location's form) are checked over whole columns with numpy.
 
-msgspec is strict where pydantic is lax: it accepts only the plain JSON form of each value
-(an int where an int is due, not `true`, `5.0` or `"5"`; dates as `YYYY-MM-DD`), so what it
-accepts is a subset of what the models accept, with the same values (tests compare the two
-on generated and mutated snapshots). A chunk with anything else, valid or not, raises
+This path is strict where pydantic is lax: it accepts only the plain JSON form of each
+value (an int where an int is due, not `true`, `5.0` or `"5"`; dates as `YYYY-MM-DD`), so
+what it accepts is a subset of what the models accept, with the same values (tests compare
+the two on generated and mutated snapshots). A chunk with anything else, valid or not, raises
 `NotPlain`, and the loader validates that chunk with the pydantic models, which report
 every error exactly as before.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
+from functools import cache
 from itertools import chain
 from operator import attrgetter
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -62,17 +67,34 @@ from matcher.vocabulary.catalogue import (
 from matcher.vocabulary.money import MONEY_PATTERN
 
 
-def _fullmatch(pattern: str) -> str:
-    """A `^...$` pattern for msgspec, which searches with Python's `re`: there `$` also
-    matches before a final newline, which pydantic's (Rust) `$` does not; `\\Z` does not."""
-    return pattern.removesuffix("$") + r"\Z"
+def _fullmatch(pattern: str) -> re.Pattern[str]:
+    """A model's `^...$` pattern as a Python regex for `fullmatch` (pydantic's `$`, Rust's,
+    does not match before a final newline as Python's would)."""
+    return re.compile(pattern.removeprefix("^").removesuffix("$"))
 
 
-_Id = Annotated[str, Meta(min_length=1, max_length=64, pattern=_fullmatch(ID_PATTERN))]
+# Checked per distinct value (memoised) or per column, rather than by msgspec per value.
+_ID = _fullmatch(ID_PATTERN)
+_MONEY = _fullmatch(MONEY_PATTERN.replace("(", "(?:"))  # without capture: faster
+_AUTHORITY = _fullmatch(AUTHORITY_CODE_PATTERN)
+_SERVICE_CODE = _fullmatch(SERVICE_CODE_PATTERN)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the only form of a date taken here
+
+
+def _one_of(codes: type[Enum]) -> Any:
+    """The codes of an enum as a Literal: msgspec checks each value and hands back the one
+    interned string of its code (hash cached), what the column tables are keyed by."""
+    return Literal[tuple(member.value for member in codes)]  # built at run time
+
+
 _Text = Annotated[str, Meta(min_length=1, max_length=200)]
-_Money = Annotated[str, Meta(pattern=_fullmatch(MONEY_PATTERN))]
+_Id = Annotated[str, Meta(min_length=1, max_length=64)]  # + _ID, checked per column
 _Lat = Annotated[float, Meta(ge=-90, le=90)]  # msgspec refuses NaN and infinities here
 _Lon = Annotated[float, Meta(ge=-180, le=180)]
+# A date is a string here (`_DATE`, then a real calendar date, checked per distinct value),
+# and so is money (`_MONEY`): one regular-expression call per value in msgspec would cost
+# more than the whole rest of the decoding.
+_Date = str
 
 
 class _Plain(Struct, forbid_unknown_fields=True, gc=False):
@@ -91,36 +113,36 @@ class _Location(_Plain):
 class _Capacity(_Plain):
     places: Annotated[int, Meta(ge=0, le=1000)]
     vacancies: Annotated[int, Meta(ge=0, le=1000)]
-    available_from: date | None = None
+    available_from: _Date | None = None
 
 
 class _Ofsted(_Plain):
     urn: Annotated[str, Meta(min_length=1, max_length=20)]
-    registration: OfstedRegistration
-    rating: OfstedRating
-    inspected_on: date | None = None
-    admissions_restricted_until: date | None = None
+    registration: _one_of(OfstedRegistration)  # type: ignore[valid-type]
+    rating: _one_of(OfstedRating)  # type: ignore[valid-type]
+    inspected_on: _Date | None = None
+    admissions_restricted_until: _Date | None = None
 
 
 class _Alert(_Plain):
     id: _Id
-    raised_by: Annotated[str, Meta(pattern=_fullmatch(AUTHORITY_CODE_PATTERN))]
-    raised_on: date
-    severity: AlertSeverity
-    status: AlertStatus
+    raised_by: str  # + _AUTHORITY
+    raised_on: _Date
+    severity: _one_of(AlertSeverity)  # type: ignore[valid-type]
+    status: _one_of(AlertStatus)  # type: ignore[valid-type]
 
 
 class _Ceiling(_Plain):
-    lot: Lot
-    weekly_gbp: _Money
-    valid_from: date
-    valid_to: date
+    lot: _one_of(Lot)  # type: ignore[valid-type]
+    weekly_gbp: str  # + _MONEY
+    valid_from: _Date
+    valid_to: _Date
 
 
 class _Service(_Plain):
-    code: Annotated[str, Meta(pattern=_fullmatch(SERVICE_CODE_PATTERN))]
-    unit: ServiceUnit
-    rate_gbp: _Money
+    code: str  # + _SERVICE_CODE
+    unit: _one_of(ServiceUnit)  # type: ignore[valid-type]
+    rate_gbp: str  # + _MONEY
 
 
 class _Listing(_Plain):
@@ -128,16 +150,16 @@ class _Listing(_Plain):
     provider_id: _Id
     provider_name: _Text
     name: _Text
-    dpv: Dpv
-    lots: Annotated[tuple[Lot, ...], Meta(min_length=1, max_length=9)]
+    dpv: _one_of(Dpv)  # type: ignore[valid-type]
+    lots: Annotated[tuple[_one_of(Lot), ...], Meta(min_length=1, max_length=9)]  # type: ignore[valid-type]
     location: _Location
-    genders: Annotated[tuple[Gender, ...], Meta(min_length=1, max_length=3)]
+    genders: Annotated[tuple[_one_of(Gender), ...], Meta(min_length=1, max_length=3)]  # type: ignore[valid-type]
     age_min: Annotated[int, Meta(ge=0, le=25)]
     age_max: Annotated[int, Meta(ge=0, le=25)]
     capacity: _Capacity
     ofsted: _Ofsted
-    dpv_status: DpvStatus
-    needs: Annotated[tuple[Need, ...], Meta(max_length=15)] = ()
+    dpv_status: _one_of(DpvStatus)  # type: ignore[valid-type]
+    needs: Annotated[tuple[_one_of(Need), ...], Meta(max_length=15)] = ()  # type: ignore[valid-type]
     max_sibling_group: Annotated[int, Meta(ge=1, le=10)] = 1
     safeguarding_alerts: Annotated[list[_Alert], Meta(max_length=100)] = []
     ceilings: Annotated[list[_Ceiling], Meta(max_length=50)] = []
@@ -179,19 +201,25 @@ def convert_listings(parsed: Sequence[Any]) -> list[_Listing]:
         raise NotPlain(str(exc)) from None
 
 
-def _column_table(order: Sequence[Any]) -> dict[Any, int]:
-    return {item: i for i, item in enumerate(order)}
+def _column_table(order: Sequence[Any]) -> dict[str, int]:
+    """Code -> its column value (position in the registry's fixed order)."""
+    return {item.value: i for i, item in enumerate(order)}
+
+
+def _bit_table(order: Sequence[Any]) -> dict[str, int]:
+    """Code -> its bit in a mask column."""
+    return {item.value: 1 << i for i, item in enumerate(order)}
 
 
 DPV_AT, LOT_AT, UNIT_AT = _column_table(DPVS), _column_table(LOTS), _column_table(UNITS)
 REGISTRATION_AT, RATING_AT = _column_table(REGISTRATIONS), _column_table(RATINGS)
 STATUS_AT, SEVERITY_AT = _column_table(STATUSES), _column_table(SEVERITIES)
 ALERT_STATUS_AT = _column_table(ALERT_STATUSES)
-LOT_BITS = {lot: 1 << i for i, lot in enumerate(LOTS)}
-GENDER_BITS = {g: 1 << i for i, g in enumerate(GENDERS)}
-NEED_BITS = {need: 1 << i for i, need in enumerate(NEEDS)}
+LOT_BITS, GENDER_BITS, NEED_BITS = _bit_table(LOTS), _bit_table(GENDERS), _bit_table(NEEDS)
 # Per DPV code: the mask of its lots.
-DPV_LOT_MASK = np.array([sum(LOT_BITS[lot] for lot in LOTS_BY_DPV[d]) for d in DPVS], np.int64)
+DPV_LOT_MASK = np.array(
+    [sum(LOT_BITS[lot.value] for lot in LOTS_BY_DPV[d]) for d in DPVS], dtype=np.int64
+)
 
 
 @dataclass
@@ -212,8 +240,9 @@ class Chunk:
 class Memo:
     """Conversions of distinct values, kept across the chunks of one load."""
 
-    money: dict[str, int] = field(default_factory=dict)
-    dates: dict[date | None, int] = field(default_factory=dict)
+    dates: dict[str | None, int] = field(default_factory=dict)
+    # Per pattern: the values seen to match it.
+    matching: dict[re.Pattern[str], set[str]] = field(default_factory=dict)
     # Per code table (lots, genders, needs): the codes as given -> their bitmask.
     masks: dict[int, dict[tuple[Any, ...], int]] = field(default_factory=dict)
 
@@ -282,6 +311,8 @@ def plain_chunk(listings: list[_Listing], memo: Memo) -> Chunk:
         "ofsted_urn": list(c["ofsted.urn"]),
     }
     _strict_utf8(text["provider_names"], text["names"], text["ofsted_urn"])
+    _all_match(text["ids"], _ID)
+    _all_match(text["provider_ids"], _ID)
     dpv = _coded(c["dpv"], DPV_AT)
     lots_mask = _masks(c["lots"], LOT_BITS, memo, unique=True)
     _require(((lots_mask & ~DPV_LOT_MASK[dpv]) == 0).all())  # every lot is of the DPV
@@ -338,6 +369,29 @@ def _strict_utf8(*columns: list[str]) -> None:
                 raise NotPlain("a string is not valid Unicode") from None
 
 
+def _all_match(values: list[str], pattern: re.Pattern[str]) -> None:
+    """Every value matches `pattern`: one match over the values joined by newlines (no
+    pattern here takes a newline, and a value holding one fails the count)."""
+    if not values:
+        return
+    joined = "\n".join(values)
+    _require(joined.count("\n") == len(values) - 1)
+    _require(_repeated(pattern).fullmatch(joined) is not None)
+
+
+@cache
+def _repeated(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(f"(?:{pattern.pattern})(?:\n(?:{pattern.pattern}))*")
+
+
+def _distinct_match(values: Sequence[str], pattern: re.Pattern[str], memo: Memo) -> None:
+    """Every value matches `pattern` (each distinct value checked once per load)."""
+    seen = memo.matching.setdefault(pattern, set())
+    for value in set(values) - seen:
+        _require(pattern.fullmatch(value) is not None)
+        seen.add(value)
+
+
 def _coded(codes: Sequence[Any], table: dict[Any, int]) -> npt.NDArray[np.uint8]:
     """Each enum member as its column value (its position in the registry's order)."""
     return np.fromiter(map(table.__getitem__, codes), dtype=np.uint8, count=len(codes))
@@ -350,13 +404,20 @@ def _floats(values: Sequence[Any], missing: object) -> npt.NDArray[np.float64]:
     return array.astype(np.float64)
 
 
-def _ordinals(dates: Sequence[date | None], memo: Memo) -> npt.NDArray[np.int32]:
+def _ordinals(dates: Sequence[str | None], memo: Memo) -> npt.NDArray[np.int32]:
     """Dates as ordinals, 0 for None (`columns.NO_DATE`)."""
     return _memoised(dates, memo.dates, _ordinal).astype(np.int32)
 
 
-def _ordinal(day: date | None) -> int:
-    return 0 if day is None else day.toordinal()
+def _ordinal(day: str | None) -> int:
+    """A `YYYY-MM-DD` date (a real one) as its ordinal, 0 for None; else NotPlain."""
+    if day is None:
+        return 0
+    _require(_DATE.fullmatch(day) is not None)
+    try:
+        return date.fromisoformat(day).toordinal()
+    except ValueError:
+        raise NotPlain("not a calendar date") from None
 
 
 def _masks(
@@ -376,14 +437,16 @@ def _masks(
     return _memoised(codes, table, mask)
 
 
-def _pence(amounts: Sequence[str], memo: Memo) -> npt.NDArray[np.int64]:
-    """Money strings (already matched against the money pattern) as pence."""
+def _pence(amounts: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Money strings (no sign or exponent, at most two decimals) as exact pence.
 
-    def pence(amount: str) -> int:
-        whole, _, decimals = amount.partition(".")
-        return int(whole) * 100 + int(f"{decimals:0<2}")
-
-    return _memoised(amounts, memo.money, pence)
+    Parsed as floats: below 1e9 pounds with at most two decimals, a float times 100 is
+    within 1e-5 of the whole number of pence, so rounding it is exact (tested against
+    `to_pence`); a snapshot has about as many distinct amounts as amounts.
+    """
+    listed = list(amounts)
+    _all_match(listed, _MONEY)
+    return np.rint(np.array(listed, dtype=np.float64) * 100).astype(np.int64)
 
 
 def _memoised(
@@ -393,8 +456,9 @@ def _memoised(
     try:
         return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
     except KeyError:
-        for value in set(values) - table.keys():
-            table[value] = convert(value)
+        for value in dict.fromkeys(values):  # each distinct value once, O(len(values))
+            if value not in table:
+                table[value] = convert(value)
         return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
 
 
@@ -443,6 +507,8 @@ def _alerts(
 ) -> None:
     counts["alerts"], ids, raised_by, raised_on, severity, status = _items(lists, _ALERT)
     text["alert_id"], text["alert_raised_by"] = list(ids), list(raised_by)
+    _all_match(text["alert_id"], _ID)
+    _distinct_match(raised_by, _AUTHORITY, memo)
     values["alert_raised_on"] = _ordinals(raised_on, memo)
     values["alert_severity"] = _coded(severity, SEVERITY_AT)
     values["alert_status"] = _coded(status, ALERT_STATUS_AT)
@@ -458,7 +524,7 @@ def _ceilings(
     per_row, lots, amounts, starts, ends = _items(lists, _CEILING)
     counts["ceilings"] = per_row
     lot = _coded(lots, LOT_AT).astype(np.int64)
-    pence = _pence(amounts, memo)
+    pence = _pence(amounts)
     start, end = _ordinals(starts, memo), _ordinals(ends, memo)
     _require((start <= end).all())
     row = np.repeat(np.arange(len(lists)), per_row)
@@ -481,8 +547,9 @@ def _services(
 ) -> None:
     per_row, codes, units, rates = _items(lists, _SERVICE)
     counts["services"] = per_row
+    _distinct_match(codes, _SERVICE_CODE, memo)
     rows = np.repeat(np.arange(len(lists)), per_row).tolist()
     _require(len(set(zip(rows, codes, strict=True))) == len(codes))  # a code once a listing
     text["svc_code"] = list(codes)
     values["svc_unit"] = _coded(units, UNIT_AT)
-    values["svc_pence"] = _pence(rates, memo)
+    values["svc_pence"] = _pence(rates)

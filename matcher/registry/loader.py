@@ -136,7 +136,7 @@ def load_registry(path: Path, cache_dir: Path | None = None) -> Registry:
             found = cache.read(cache_dir, key)
             registry = _validated_once(path, held, cache_dir, key) if found is None else found
         _ = registry.version
-    _return_freed_memory()
+    return_freed_memory()
     _log_loaded(path, registry, time.perf_counter() - started)
     return registry
 
@@ -169,9 +169,9 @@ def _log_loaded(path: Path, registry: Registry, seconds: float) -> None:
     log.info("snapshot registry loaded", extra={"fields": fields})
 
 
-def _return_freed_memory() -> None:
-    """Hand the heap the load freed back to the OS (glibc keeps it otherwise: ~190 MB after
-    a million listings), so the worker's resident memory is what it holds."""
+def return_freed_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise: ~190 MB after loading or
+    indexing a million listings), so a worker's resident memory is what it holds."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -603,4 +603,5 @@ __all__ = [
     "load_registry",
     "read_document",
     "registry_from_document",
+    "return_freed_memory",
 ]

@@ -182,6 +182,24 @@ class PackedStrings(StrColumn):
             return data[bounds[index] : bounds[index + 1]]
         return data[bounds[index] : bounds[index + 1]].decode(*_ENCODING)
 
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        # Rows are read one by one in answers: a Python int >= 0 takes the shortest path.
+        if index.__class__ is int and index >= 0:  # a Python int: the shortest path
+            bounds = self._bounds
+            try:
+                start, end = bounds[index], bounds[index + 1]
+            except IndexError:
+                raise IndexError("StrColumn index out of range") from None
+            data = self._data
+            return data[start:end] if isinstance(data, str) else data[start:end].decode(*_ENCODING)
+        return super().__getitem__(index)
+
     def __iter__(self) -> Iterator[str]:
         data = self._data
         pairs = pairwise(self._offsets.tolist())
@@ -279,6 +297,21 @@ class CodedStrings(StrColumn):
 
     def _item(self, index: int) -> str:
         return self._values._item(self._code_at[index])
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if index.__class__ is int and index >= 0:  # a Python int: the shortest path
+            try:
+                code = self._code_at[index]
+            except IndexError:
+                raise IndexError("StrColumn index out of range") from None
+            return self._values._item(code)
+        return super().__getitem__(index)
 
     def __iter__(self) -> Iterator[str]:
         values = self._values.tolist()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import pairwise
@@ -262,9 +263,13 @@ class PackedStrings(StrColumn):
 
 
 class CodedStrings(StrColumn):
-    """Row i holds `values[codes[i]]`: a code per row into the distinct strings."""
+    """Row i holds `values[codes[i]]`: a code per row into the distinct strings.
 
-    __slots__ = ("_code_at", "_codes", "_values")
+    The distinct strings (at most MAX_CODED) are also kept as Python strings, so reading a
+    row makes no new string: ~4 MB at most, for reads as fast as a list's.
+    """
+
+    __slots__ = ("_code_at", "_codes", "_strings", "_values")
 
     def __init__(self, codes: Ints, values: PackedStrings) -> None:
         codes = np.ascontiguousarray(codes)
@@ -276,6 +281,7 @@ class CodedStrings(StrColumn):
         self._codes = codes
         self._code_at = codes.data  # memoryview, as PackedStrings._bounds
         self._values = values
+        self._strings = values.tolist()
 
     @property
     def codes(self) -> Ints:
@@ -289,14 +295,15 @@ class CodedStrings(StrColumn):
 
     @property
     def nbytes(self) -> int:
-        """Memory held: the codes and the distinct strings."""
-        return int(self._codes.nbytes) + self._values.nbytes
+        """Memory held: the codes and the distinct strings (packed, and as Python strings)."""
+        objects = sum(map(sys.getsizeof, self._strings)) + sys.getsizeof(self._strings)
+        return int(self._codes.nbytes) + self._values.nbytes + objects
 
     def __len__(self) -> int:
         return len(self._codes)
 
     def _item(self, index: int) -> str:
-        return self._values._item(self._code_at[index])
+        return self._strings[self._code_at[index]]
 
     @overload
     def __getitem__(self, index: int) -> str: ...
@@ -307,19 +314,20 @@ class CodedStrings(StrColumn):
     def __getitem__(self, index: int | slice) -> str | list[str]:
         if index.__class__ is int and index >= 0:  # a Python int: the shortest path
             try:
-                code = self._code_at[index]
+                return self._strings[self._code_at[index]]
             except IndexError:
                 raise IndexError("StrColumn index out of range") from None
-            return self._values._item(code)
         return super().__getitem__(index)
 
     def __iter__(self) -> Iterator[str]:
-        values = self._values.tolist()
-        return (values[c] for c in self._codes.tolist())
+        return map(self._strings.__getitem__, self._codes.tolist())
 
     def take(self, rows: Ints | Sequence[int]) -> list[str]:
         """The strings at `rows`, in that order."""
-        return self._values.take(self._codes[np.asarray(rows, dtype=np.intp)])
+        strings, code_at = self._strings, self._code_at
+        if isinstance(rows, np.ndarray):
+            rows = rows.tolist()
+        return [strings[code_at[i]] for i in rows]
 
     def json_chunks(self, rows: Ints) -> Iterator[bytes]:
         """See `StrColumn.json_chunks`."""

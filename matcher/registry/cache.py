@@ -61,17 +61,17 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _FINGERPRINTED = ("matcher/registry", "matcher/vocabulary", "geodata", "geodata/data")
 
 
-def default_folder() -> Path:
-    """The user's cache folder (`$XDG_CACHE_HOME` or `~/.cache`, then `matcher/snapshots`),
-    or a private folder in the temporary directory when there is no usable home (a service
-    account whose home is `/nonexistent`)."""
+def default_folder() -> Path | None:
+    """`$XDG_CACHE_HOME/matcher/snapshots`, else `~/.cache/matcher/snapshots`; None (no
+    cache) for an account without a usable home (a container's service user), where the
+    only writable place may be a small temporary volume: set the folder explicitly there."""
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:
         return Path(xdg) / "matcher" / "snapshots"
     home = Path.home()
     if home.is_dir() and os.access(home, os.W_OK):
         return home / ".cache" / "matcher" / "snapshots"
-    return Path(tempfile.gettempdir()) / f"matcher-{os.geteuid()}" / "snapshots"
+    return None
 
 
 @cache

@@ -114,3 +114,10 @@ def test_id_index_holds_up_with_many_ids_and_repeats() -> None:
     probes = [*expected, "L9999999", "L000000", "l0000001"]
     assert [index.row_of(p) for p in probes] == [expected.get(p) for p in probes]
     assert index.duplicates()
+
+
+def test_numpy_reads_a_column_as_it_reads_a_list() -> None:
+    values = ["P1", "P2", "P1", "é"] * 10
+    for column in (StrColumn.from_strings(values), PackedStrings.pack(values)):
+        assert np.asarray(column, dtype=object).tolist() == values
+        assert np.array_equal(np.asarray(column), np.asarray(values))

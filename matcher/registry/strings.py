@@ -99,6 +99,10 @@ class StrColumn(Sequence[str]):
         """Every string, as a list."""
         return list(self)
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        """`np.asarray(column)` as of the list of its strings (not one row at a time)."""
+        return np.array(self.tolist(), dtype=dtype)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))

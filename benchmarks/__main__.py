@@ -1,4 +1,4 @@
-"""`python -m benchmarks {core,postgis,http,report,batch,feedback} [options]`: run a suite.
+"""`python -m benchmarks {core,postgis,http,load,report,batch,feedback} [options]`: run a suite.
 
 The benchmarks are a separate tree, never part of the test run (STYLE "Benchmarks"); each
 suite prints a table and writes JSON under benchmarks/results/, and `report` turns those
@@ -16,6 +16,7 @@ SUITES = {
     "postgis": "benchmarks.postgis.__main__",
     "http": "benchmarks.http.__main__",
     "report": "benchmarks.report",
+    "load": "benchmarks.load",
 }
 if importlib.util.find_spec("benchmarks.batch") is not None:  # maintained beside these
     SUITES["batch"] = "benchmarks.batch"

@@ -28,7 +28,7 @@ from matcher.match.shortlist import shortlist
 from matcher.registry.columns import Registry
 from matcher.registry.demo import generate
 from matcher.registry.index import DEFAULT_BACKEND, RegistryIndex
-from matcher.registry.loader import load_registry
+from matcher.registry.loader import load_registry, return_freed_memory
 from matcher.registry.policy import Policy
 from matcher.vocabulary import errors
 from matcher.vocabulary.audit import decision_id
@@ -86,19 +86,27 @@ class Snapshot:
 
 
 def load_snapshot(
-    path: Path | None, policy: Policy | None = None, backend: str = DEFAULT_BACKEND
+    path: Path | None,
+    policy: Policy | None = None,
+    backend: str = DEFAULT_BACKEND,
+    cache_dir: Path | None = None,
 ) -> Snapshot:
-    """Load and index a snapshot file, or the embedded default registry when `path` is None."""
+    """Load and index a snapshot file, or the embedded default registry when `path` is None.
+
+    `cache_dir`: where validated registries are kept for the next process (see
+    `matcher.registry.cache`); None validates the file every time.
+    """
     registry: Registry
     if path is None:
         registry = generate(DEFAULT_LISTINGS, DEFAULT_SEED)
         source = EMBEDDED_SOURCE
     else:
-        registry = load_registry(path)
+        registry = load_registry(path, cache_dir)
         source = str(path)
     _ = registry.version
     index = RegistryIndex.build(registry, policy, backend)
     _ = index.authority_positions
+    return_freed_memory()  # what building the index allocated for a while
     return Snapshot(index=index, source=source)
 
 

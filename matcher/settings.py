@@ -10,13 +10,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.bids.contract_terms import TermsBook, terms_book
+from matcher.registry.cache import default_folder as default_cache_folder
 from matcher.registry.policy import Policy
 from matcher.service import Limits
 from matcher.vocabulary.catalogue import AlertSeverity
+
+
+def _empty_is_unset(value: object) -> object:
+    """An empty variable means the default, not the current directory."""
+    return None if value == "" else value
 
 
 class Settings(BaseSettings):
@@ -96,6 +102,22 @@ class Settings(BaseSettings):
         ),
     ] = 10.0
     watch_registry: bool = Field(default=False, description="Reload when the file changes.")
+    snapshot_cache: bool = Field(
+        default=True,
+        description="Keep validated snapshots as columns so workers and reloads read them "
+        "instead of validating the file again.",
+    )
+    snapshot_cache_dir: Annotated[Path | None, BeforeValidator(_empty_is_unset)] = Field(
+        default=None,
+        description="Folder of the snapshot cache; unset = $XDG_CACHE_HOME/matcher/snapshots "
+        "or ~/.cache/matcher/snapshots (none without a home: no cache).",
+    )
+
+    def snapshot_cache_folder(self) -> Path | None:
+        """Where validated snapshots are kept, or None when the cache is off."""
+        if not self.snapshot_cache:
+            return None
+        return self.snapshot_cache_dir or default_cache_folder()
 
     def policy(self) -> Policy:
         """The eligibility policy these settings define."""

@@ -177,3 +177,15 @@ def test_feedback_harness_runs_at_toy_size(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert doc["rank"]["with_feedback_p50_us"] > 0 and doc["rank"]["without_feedback_p50_us"] > 0
     assert doc["market_input"]["requests"] == 12 and doc["market"]["providers"] > 0
+
+
+@pytest.mark.slow
+def test_load_suite_reports_both_workers_and_memory(tmp_path: Path) -> None:
+    """One toy size: a first and a second worker, each with times, RSS and memory split."""
+    out = tmp_path / "load.json"
+    _run("load", "--sizes", "2000", "--workdir", str(tmp_path / "work"), "--out", str(out))
+    (size,) = _json(out)["sizes"]
+    assert size["listings"] == 2000 and size["same_version"]
+    for worker in (size["first"], size["second"]):
+        assert worker["load_s"] > 0 and worker["peak_rss_mb"] >= worker["rss_before_mb"] > 0
+        assert set(worker["registry_bytes_mb"]) == {"numeric", "text", "lookup"}

@@ -2,11 +2,13 @@
 
 Command-line options override the MATCHER_* settings. They are written back to the
 environment before uvicorn starts, so worker processes (spawned, not forked) read the very
-same settings. Each worker loads and indexes its own snapshot.
+same settings. Each worker loads (from the snapshot cache) and indexes its own snapshot.
 
 SIGHUP reloads the snapshot in place: in a single process directly; with `--workers N` the
 supervisor forwards the signal to every worker, each of which rebuilds its snapshot off to
-the side and swaps it in (uvicorn's default would restart the workers instead).
+the side and swaps it in (uvicorn's default would restart the workers instead). The snapshot
+cache (`matcher.registry.cache`) makes the validation happen once: in the parent at start,
+in the first worker to take the lock on a reload; the others read its columns.
 """
 
 from __future__ import annotations
@@ -117,9 +119,10 @@ def serve(args: argparse.Namespace) -> int:
     if path is not None:
         # Fail fast: a snapshot that would be refused stops the start-up here, with the file
         # and its first errors, instead of a service that stays unready (reloads differ: a
-        # refused reload keeps the running snapshot).
+        # refused reload keeps the running snapshot). The validated registry goes to the
+        # snapshot cache, from which every worker then reads it without validating again.
         try:
-            load_registry(Path(path))
+            load_registry(Path(path), settings.snapshot_cache_folder())
         except SnapshotError as exc:
             details = [d.as_dict() for d in exc.details[:20]]
             return _fail(exc.code, exc.message, details, 1)

@@ -47,7 +47,12 @@ def settings_loader(settings: Settings) -> Loader:
     """Load the snapshot the settings name (the embedded registry when no path is set)."""
 
     def load() -> Snapshot:
-        return load_snapshot(settings.registry_path, settings.policy(), settings.index_backend)
+        return load_snapshot(
+            settings.registry_path,
+            settings.policy(),
+            settings.index_backend,
+            settings.snapshot_cache_folder(),
+        )
 
     return load
 

@@ -5,13 +5,15 @@ candidates per request; numpy does that in microseconds where per-row Python obj
 milliseconds, and a million listings fit in a few hundred MB. Variable-length attributes
 (ceilings, additional services, safeguarding alerts) are stored CSR-style: an offsets array
 of length n+1 and flat value arrays, so row i's items are `values[offsets[i]:offsets[i+1]]`.
+Text columns are `StrColumn`s (one buffer plus offsets, read as a `Sequence[str]`), and a
+listing id finds its row through an `IdIndex` (sorted ids, binary search), not a dict.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from matcher.registry.strings import IdIndex, StrColumn, as_str_column
 from matcher.vocabulary.catalogue import (
     AlertSeverity,
     AlertStatus,
@@ -81,13 +84,17 @@ class Csr:
 
 @dataclass(frozen=True, eq=False)
 class Registry:
-    """All listings of one snapshot as columns. Immutable once built."""
+    """All listings of one snapshot as columns. Immutable once built.
+
+    Text columns may be given as any `Sequence[str]` (a list, say); they are stored as
+    `StrColumn`s.
+    """
 
     generated_at: datetime
-    ids: list[str]
-    provider_ids: list[str]
-    provider_names: list[str]
-    names: list[str]
+    ids: Sequence[str]
+    provider_ids: Sequence[str]
+    provider_names: Sequence[str]
+    names: Sequence[str]
     dpv: U8
     lots_mask: U16
     genders_mask: U8
@@ -98,7 +105,7 @@ class Registry:
     vacancies: I32
     available_from: I32
     max_sibling_group: U8
-    ofsted_urn: list[str]
+    ofsted_urn: Sequence[str]
     registration: U8
     rating: U8
     inspected_on: I32
@@ -108,7 +115,7 @@ class Registry:
     lat: F64
     lon: F64
     location_kind: U8
-    location_label: list[str]  # postcode or district as given; "" for points
+    location_label: Sequence[str]  # postcode or district as given; "" for points
     # ceilings, CSR sorted by (row, lot, valid_from)
     ceilings: Csr
     ceil_lot: U8
@@ -117,20 +124,24 @@ class Registry:
     ceil_to: I32
     # additional services menu, CSR in given order
     services: Csr
-    svc_code: list[str]
+    svc_code: Sequence[str]
     svc_unit: U8
     svc_pence: I64
     # safeguarding alerts, CSR in given order
     alerts: Csr
-    alert_id: list[str]
-    alert_raised_by: list[str]
+    alert_id: Sequence[str]
+    alert_raised_by: Sequence[str]
     alert_raised_on: I32
     alert_severity: U8
     alert_status: U8
-    _id_to_row: dict[str, int] = field(default_factory=dict, repr=False)
+    _id_index: IdIndex = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._id_to_row.update({lid: i for i, lid in enumerate(self.ids)})
+        for f in dataclasses.fields(self):
+            if f.name in TEXT_COLUMNS:
+                codable = f.name not in UNIQUE_TEXT_COLUMNS
+                object.__setattr__(self, f.name, as_str_column(getattr(self, f.name), codable))
+        object.__setattr__(self, "_id_index", IdIndex(self.ids))  # type: ignore[arg-type]
 
     @property
     def size(self) -> int:
@@ -148,11 +159,29 @@ class Registry:
         canonical JSON text takes milliseconds instead of ~110 us per listing (11 s at 100k
         listings, minutes at 1M) at every start and reload.
         """
-        return "sha256:" + _column_digest(self)[:16]
+        return "sha256:" + self.digest[:16]
+
+    @cached_property
+    def digest(self) -> str:
+        """The full sha256 hex digest `version` shows the first 16 digits of."""
+        return _column_digest(self)
+
+    @property
+    def id_order(self) -> npt.NDArray[np.integer[Any]]:
+        """Rows in listing-id order (the canonical order of the version and of snapshots)."""
+        return self._id_index.order
 
     def row_of(self, listing_id: str) -> int | None:
         """The row position of a listing id, or None if unknown."""
-        return self._id_to_row.get(listing_id)
+        return self._id_index.row_of(listing_id)
+
+    def rows_of(self, listing_ids: Sequence[str]) -> npt.NDArray[np.intp]:
+        """The row of each listing id, -1 where unknown (vectorised `row_of`)."""
+        return self._id_index.rows_of(listing_ids)
+
+    def has_duplicate_ids(self) -> bool:
+        """Whether a listing id appears on more than one row (never in a loaded snapshot)."""
+        return self._id_index.duplicates()
 
     @cached_property
     def open_alert_max_severity(self) -> U8:
@@ -261,7 +290,7 @@ class Registry:
 
     def snapshot_dict(self) -> dict[str, Any]:
         """The whole registry as a snapshot document (listings in id order)."""
-        order = sorted(range(self.size), key=self.ids.__getitem__)
+        order = self.id_order.tolist()
         return {
             "schema_version": 1,
             "generated_at": self.generated_at.isoformat().replace("+00:00", "Z"),
@@ -269,6 +298,11 @@ class Registry:
         }
 
 
+# The text columns, stored as StrColumn; those of one value per listing or alert are never
+# worth coding (see `matcher.registry.strings`).
+TEXT_COLUMNS = frozenset({"ids", "provider_ids", "provider_names", "names", "ofsted_urn",
+                          "location_label", "svc_code", "alert_id", "alert_raised_by"})  # fmt: skip
+UNIQUE_TEXT_COLUMNS = frozenset({"ids", "ofsted_urn", "alert_id"})
 # Item columns of each CSR, by field-name prefix; every other column has one value per row.
 _ITEM_PREFIXES = {"ceil_": "ceilings", "svc_": "services", "alert_": "alerts"}
 _DIGEST_SCHEME = b"matcher-registry-columns-v1"
@@ -277,10 +311,10 @@ _DIGEST_SCHEME = b"matcher-registry-columns-v1"
 def _column_digest(reg: Registry) -> str:
     """sha256 over every column of `reg` in canonical order (see `Registry.version`)."""
     h = hashlib.sha256(_DIGEST_SCHEME)
-    order = np.array(sorted(range(reg.size), key=reg.ids.__getitem__), dtype=np.intp)
+    order = reg.id_order
     items = {name: _canonical_items(getattr(reg, name), order) for name in _ITEM_PREFIXES.values()}
     for f in dataclasses.fields(reg):
-        if f.name == "_id_to_row":
+        if f.name.startswith("_"):
             continue
         value = getattr(reg, f.name)
         prefix = next((p for p in _ITEM_PREFIXES if f.name.startswith(p)), None)
@@ -290,8 +324,10 @@ def _column_digest(reg: Registry) -> str:
             h.update(value.isoformat().encode())
         elif isinstance(value, Csr):
             h.update(np.diff(value.offsets)[order].astype("<i8").tobytes())
-        elif isinstance(value, list):
-            h.update(json.dumps([value[i] for i in take.tolist()], ensure_ascii=False).encode())
+        elif isinstance(value, StrColumn):
+            # json.dumps of the strings in canonical order, as when these were lists.
+            for piece in value.json_chunks(take):
+                h.update(piece)
         elif isinstance(value, np.ndarray):
             column = value[take]
             if column.dtype.kind == "f":  # one bit pattern for "not given"
@@ -304,7 +340,7 @@ def _column_digest(reg: Registry) -> str:
     return h.hexdigest()
 
 
-def _canonical_items(csr: Csr, order: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+def _canonical_items(csr: Csr, order: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.intp]:
     """Item positions of a CSR with its rows taken in `order` (items keep their row order)."""
     starts = csr.offsets[:-1][order]
     counts = np.diff(csr.offsets)[order]

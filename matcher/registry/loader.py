@@ -3,26 +3,53 @@
 Validation is total: every problem of every listing is collected (up to a cap shown in the
 message) with the listing id and the field, so the brokerage system can fix its export in
 one pass rather than one error per attempt.
+
+How a file is read (see README "The registry snapshot"): msgspec splits the document into
+its top-level values and the listings, still encoded (no objects yet); listings are then
+decoded and checked a chunk at a time straight into columns (`matcher.registry.columnar`),
+so at most one chunk's objects are alive. A chunk the fast path does not accept (anything
+invalid, or valid but not in plain JSON form) is validated with the pydantic models, which
+produce the errors; a file msgspec cannot split (malformed, NaN, a byte-order mark, ...)
+is parsed whole with `json.loads` as before. Either way the registry and every error
+message are the ones the models alone give.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import gzip
 import json
+import logging
+import sys
+import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 import geodata
+from matcher.registry import cache
+from matcher.registry.columnar import (
+    PARTS,
+    Chunk,
+    ColumnAccumulator,
+    Memo,
+    NotPlain,
+    convert_listings,
+    decode_listings,
+    plain_chunk,
+)
 from matcher.registry.columns import (
     ALERT_STATUSES,
     DPVS,
@@ -39,12 +66,17 @@ from matcher.registry.columns import (
     Registry,
     to_ordinal,
 )
-from matcher.registry.snapshot import DistrictLocation, Listing, PointLocation, PostcodeLocation
+from matcher.registry.snapshot import DistrictLocation, Listing, PostcodeLocation
+from matcher.registry.strings import StrColumn
 from matcher.vocabulary.catalogue import lot_belongs_to
 from matcher.vocabulary.errors import ErrorDetail, SnapshotError
 from matcher.vocabulary.money import to_pence
 
+log = logging.getLogger("matcher.registry")
+
 MAX_REPORTED_ERRORS = 200
+CHUNK_LISTINGS = 4096  # listings decoded and checked together (a few MB of objects)
+_INFLATE_STEP = 1 << 22  # compressed bytes inflated per step
 _LISTING = TypeAdapter(Listing)
 
 
@@ -55,6 +87,10 @@ class _Envelope(BaseModel):
     schema_version: int
     generated_at: datetime
     listings: list[Any]
+
+
+class _Unusual(Exception):  # noqa: N818  # a signal to parse the file whole, not an error
+    """The file is not one the split-and-stream path reads; `json.loads` it whole instead."""
 
 
 def read_document(path: Path) -> Any:
@@ -77,23 +113,134 @@ def read_document(path: Path) -> Any:
         raise SnapshotError(f"registry file is not valid JSON: {name}: {exc}") from None
 
 
-def load_registry(path: Path) -> Registry:
-    """Read and validate a snapshot file into a Registry (version computed eagerly)."""
+def load_registry(path: Path, cache_dir: Path | None = None) -> Registry:
+    """Read and validate a snapshot file into a Registry (version computed eagerly).
+
+    With `cache_dir`, a registry validated before from the same bytes (by the same code) is
+    read back from there instead, verified against its recorded digest; otherwise the file
+    is validated and the result saved there for the next process (`matcher.registry.cache`).
+    """
+    started = time.perf_counter()
     with _collector_paused():
-        document = read_document(path)
-        registry = registry_from_document(document, source=str(path))
+        held: list[bytes | None] = [None]  # None: unreadable (read_document names why)
+        with contextlib.suppress(OSError):
+            held[0] = path.read_bytes()
+        raw = held[0]
+        key = None
+        if cache_dir is not None and raw is not None and cache.usable_folder(cache_dir):
+            key = cache.source_key(raw, gzipped=str(path).endswith(".gz"))
+        del raw  # from here `held` is the only reference: validation drops it when done
+        if key is None or cache_dir is None:
+            registry = _validated(path, held)
+        else:
+            found = cache.read(cache_dir, key)
+            registry = _validated_once(path, held, cache_dir, key) if found is None else found
         _ = registry.version
+    return_freed_memory()
+    _log_loaded(path, registry, time.perf_counter() - started)
     return registry
+
+
+def _validated_once(path: Path, held: list[bytes | None], folder: Path, key: str) -> Registry:
+    """Validate and save, unless another process did while this one waited for the lock."""
+    with cache.exclusive(folder, key):
+        found = cache.read(folder, key)
+        if found is not None:
+            return found
+        registry = _validated(path, held)
+        cache.write(folder, key, registry)
+        return registry
+
+
+def _validated(path: Path, held: list[bytes | None]) -> Registry:
+    """`_load_source` on the bytes in `held` (taken out, so they are freed when read)."""
+    started = time.perf_counter()
+    registry = _load_source(path, held.pop())
+    _ = registry.digest
+    fields = {"source": str(path), "listings": registry.size,
+              "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
+    log.info("snapshot validated", extra={"fields": fields})
+    return registry
+
+
+def _log_loaded(path: Path, registry: Registry, seconds: float) -> None:
+    fields = {"source": str(path), "snapshot_version": registry.version,
+              "listings": registry.size, "seconds": round(seconds, 3)}  # fmt: skip
+    log.info("snapshot registry loaded", extra={"fields": fields})
+
+
+def return_freed_memory() -> None:
+    """Hand freed heap back to the OS (glibc keeps it otherwise: ~190 MB after loading or
+    indexing a million listings), so a worker's resident memory is what it holds."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _load_source(path: Path, raw: bytes | None) -> Registry:
+    """Validate the file's bytes `raw` (None when unreadable) into a Registry."""
+    source = str(path)
+    try:
+        if raw is None:
+            raise _Unusual("unreadable")
+        text = _inflated(raw) if source.endswith(".gz") else raw
+        del raw
+        parts = PARTS.decode(text)
+        document = {
+            "schema_version": json.loads(bytes(parts.schema_version)),
+            "generated_at": json.loads(bytes(parts.generated_at)),
+            "listings": [],
+        }
+        _envelope(document, source)
+        encoded = parts.listings
+        del parts
+        validation = _Validation(source)
+        for start in range(0, len(encoded), CHUNK_LISTINGS):
+            validation.add_encoded(encoded[start : start + CHUNK_LISTINGS])
+        del encoded, text  # the file's text goes before the whole-registry work
+    except (_Unusual, SnapshotError, msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        # Not the plain shape (or the top level is invalid, which must be reported after
+        # any syntax error, as before): parse the whole file as always.
+        return registry_from_document(read_document(path), source)
+    return validation.finish(document)
+
+
+def _inflated(data: bytes) -> bytearray:
+    """The content of one gzip member, inflated into a buffer of the size its trailer gives
+    (a growing output would briefly need twice the memory), or _Unusual."""
+    if data[:2] != b"\x1f\x8b":
+        raise _Unusual("not gzip")
+    inflate = zlib.decompressobj(wbits=31)
+    # The trailer holds the size mod 2**32; deflate never inflates beyond ~1032x.
+    size = min(int.from_bytes(data[-4:], "little"), 1032 * len(data))
+    out = bytearray(size)
+    pos = 0
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), _INFLATE_STEP):
+            piece = inflate.decompress(view[start : start + _INFLATE_STEP])
+            out[pos : pos + len(piece)] = piece  # grows the buffer if the trailer was short
+            pos += len(piece)
+            if inflate.unused_data:
+                raise _Unusual("data after the first gzip member")
+    except zlib.error as exc:
+        raise _Unusual(str(exc)) from None
+    finally:
+        view.release()
+    if not inflate.eof or pos != len(out):
+        raise _Unusual("truncated gzip data, or a size the trailer does not give")
+    return out
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a snapshot loads.
 
-    Loading allocates millions of acyclic objects (parsed JSON, then one pydantic model per
-    listing) while the whole document is alive, so every full collection re-walks it: at
-    100k listings the collector took 7 of 17 s. Nothing the load allocates forms a cycle,
-    and reference counting still frees everything; the collector resumes afterwards.
+    Loading allocates millions of acyclic objects (parsed JSON, and pydantic models for the
+    chunks that take that path) while they are alive, so every full collection re-walks
+    them: at 100k listings the collector once took 7 of 17 s. Nothing the load allocates
+    forms a cycle, and reference counting still frees everything; the collector resumes
+    afterwards.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -104,41 +251,127 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def registry_from_document(document: Any, source: str = "snapshot") -> Registry:
-    """Validate a parsed snapshot document and build its columns, or raise SnapshotError."""
+def registry_from_document(
+    document: Any, source: str = "snapshot", *, fast: bool = True
+) -> Registry:
+    """Validate a parsed snapshot document and build its columns, or raise SnapshotError.
+
+    With `fast=False` every listing goes through the pydantic models (the reference the
+    fast path is tested against); the result and every error are the same either way.
+    """
+    _envelope(document, source)
+    listings: list[Any] = document["listings"]
+    validation = _Validation(source, fast=fast)
+    for start in range(0, len(listings), CHUNK_LISTINGS):
+        validation.add_parsed(listings[start : start + CHUNK_LISTINGS])
+    return validation.finish(document)
+
+
+def _envelope(document: Any, source: str) -> _Envelope:
+    """The snapshot's top level, or SnapshotError naming what is wrong with it."""
     try:
-        envelope = _Envelope.model_validate(document)
+        return _Envelope.model_validate(document)
     except ValidationError as exc:
         details = [
             ErrorDetail(field=".".join(str(p) for p in e["loc"]), reason=e["msg"])
             for e in exc.errors(include_url=False)
         ]
         raise SnapshotError(f"{source}: not a registry snapshot", details) from None
-    errors: list[ErrorDetail] = []
-    if envelope.schema_version != 1:
-        errors.append(ErrorDetail("schema_version", "unsupported schema_version; expected 1"))
-    listings: list[Listing] = []
-    for index, raw in enumerate(envelope.listings):
-        label = _label(raw, index)
+
+
+class _Validation:
+    """Listings validated chunk by chunk into columns; then the whole-registry checks.
+
+    Errors come in the order they always had: the schema version, then each listing's
+    (pydantic's, then the cross-field rules), then repeated ids, then locations.
+    """
+
+    def __init__(self, source: str, fast: bool = True) -> None:
+        self.source = source
+        self.fast = fast
+        self.columns = ColumnAccumulator()
+        self.memo = Memo()
+        self.errors: list[ErrorDetail] = []
+        self.listings = 0
+        self.chunks_by_model = 0
+
+    def add_encoded(self, encoded: Sequence[msgspec.Raw]) -> None:
+        """Validate the next listings, still JSON-encoded (see `add_parsed`)."""
+        if self.fast:
+            try:
+                self.columns.add(plain_chunk(decode_listings(encoded), self.memo))
+                self.listings += len(encoded)
+                return
+            except NotPlain:
+                pass
         try:
-            listing = _LISTING.validate_python(raw)
-        except ValidationError as exc:
-            for e in exc.errors(include_url=False):
-                field = ".".join(str(p) for p in e["loc"])
-                errors.append(ErrorDetail(f"{label}.{field}", e["msg"]))
-            continue
-        errors.extend(_listing_errors(listing, label))
-        listings.append(listing)
-    errors.extend(_duplicate_id_errors(listings))
-    lat, lon, location_errors = _resolve_locations(listings)
-    errors.extend(location_errors)
-    if errors:
-        shown = errors[:MAX_REPORTED_ERRORS]
-        more = f" (first {len(shown)} shown)" if len(errors) > len(shown) else ""
-        raise SnapshotError(
-            f"{source}: registry snapshot refused: {len(errors)} error(s){more}", shown
+            parsed = [json.loads(bytes(item)) for item in encoded]
+        except (ValueError, RecursionError) as exc:
+            raise _Unusual(str(exc)) from None  # e.g. bad UTF-8 inside a string
+        self._by_models(parsed)
+
+    def add_parsed(self, parsed: list[Any]) -> None:
+        """Validate the next listings: columns straight from the fast path when the whole
+        chunk is plain and valid, else through the pydantic models, listing by listing."""
+        if self.fast:
+            try:
+                self.columns.add(plain_chunk(convert_listings(parsed), self.memo))
+                self.listings += len(parsed)
+                return
+            except NotPlain:
+                pass
+        self._by_models(parsed)
+
+    def _by_models(self, raw: list[Any]) -> None:
+        start, self.listings = self.listings, self.listings + len(raw)
+        self.chunks_by_model += 1
+        models: list[Listing] = []
+        for offset, item in enumerate(raw):
+            label = _label(item, start + offset)
+            try:
+                listing = _LISTING.validate_python(item)
+            except ValidationError as exc:
+                for e in exc.errors(include_url=False):
+                    field = ".".join(str(p) for p in e["loc"])
+                    self.errors.append(ErrorDetail(f"{label}.{field}", e["msg"]))
+                continue
+            self.errors.extend(_listing_errors(listing, label))
+            models.append(listing)
+        self.columns.add(_chunk_from_models(models))
+
+    def finish(self, document: Any) -> Registry:
+        """The registry, or SnapshotError with every error (up to the cap shown)."""
+        envelope = _envelope({**document, "listings": []}, self.source)
+        errors: list[ErrorDetail] = []
+        if envelope.schema_version != 1:
+            errors.append(ErrorDetail("schema_version", "unsupported schema_version; expected 1"))
+        errors.extend(self.errors)
+        text = self.columns.text()
+        values = self.columns.values()
+        offsets = self.columns.offsets()
+        point_lat, point_lon = values.pop("point_lat"), values.pop("point_lon")
+        lat, lon, location_errors = _resolve_locations(
+            text["ids"], values["location_kind"], text["location_label"], point_lat, point_lon
         )
-    return build_registry(listings, envelope.generated_at, lat, lon)
+        columns: dict[str, Any] = {**text, **values}
+        registry = Registry(
+            generated_at=envelope.generated_at,
+            lat=lat,
+            lon=lon,
+            ceilings=Csr(offsets["ceilings"]),
+            services=Csr(offsets["services"]),
+            alerts=Csr(offsets["alerts"]),
+            **columns,
+        )
+        errors.extend(_duplicate_id_errors(registry))
+        errors.extend(location_errors)
+        if errors:
+            shown = errors[:MAX_REPORTED_ERRORS]
+            more = f" (first {len(shown)} shown)" if len(errors) > len(shown) else ""
+            raise SnapshotError(
+                f"{self.source}: registry snapshot refused: {len(errors)} error(s){more}", shown
+            )
+        return registry
 
 
 def _label(raw: Any, index: int) -> str:
@@ -176,40 +409,47 @@ def _listing_errors(listing: Listing, label: str) -> Iterable[ErrorDetail]:
         yield ErrorDetail(f"{label}.additional_services", "duplicate service code")
 
 
-def _duplicate_id_errors(listings: list[Listing]) -> Iterable[ErrorDetail]:
+def _duplicate_id_errors(registry: Registry) -> Iterable[ErrorDetail]:
+    """Each repeat of an id already seen, in listing order."""
+    if not registry.has_duplicate_ids():
+        return
     seen: set[str] = set()
-    for listing in listings:
-        if listing.id in seen:
-            yield ErrorDetail(f"listing({listing.id}).id", "duplicate listing id")
-        seen.add(listing.id)
+    for lid in registry.ids:
+        if lid in seen:
+            yield ErrorDetail(f"listing({lid}).id", "duplicate listing id")
+        seen.add(lid)
 
 
 def _resolve_locations(
-    listings: list[Listing],
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list[ErrorDetail]]:
+    ids: StrColumn,
+    kind: npt.NDArray[np.uint8],
+    labels: StrColumn,
+    point_lat: npt.NDArray[np.float64],
+    point_lon: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[ErrorDetail]]:
     """Coordinates for every listing; postcodes resolve to their district's centroid."""
-    n = len(listings)
-    lat = np.empty(n, dtype=np.float64)
-    lon = np.empty(n, dtype=np.float64)
+    lat, lon = point_lat.copy(), point_lon.copy()
     errors: list[ErrorDetail] = []
-    for i, listing in enumerate(listings):
-        loc = listing.location
-        if isinstance(loc, PointLocation):
-            lat[i], lon[i] = loc.lat, loc.lon
-            continue
-        query = loc.postcode if isinstance(loc, PostcodeLocation) else loc.postcode_district
-        try:
-            district = geodata.outcode(query)
-        except geodata.GeodataError as exc:
-            errors.append(ErrorDetail(f"listing({listing.id}).location", exc.message))
-            lat[i] = lon[i] = np.nan
-            continue
-        lat[i], lon[i] = district.lat, district.lon
+    found: dict[str, tuple[float, float] | str] = {}  # each distinct label looked up once
+    for row in np.flatnonzero(kind != LOCATION_KINDS.index("point")).tolist():
+        query = labels[row]
+        where = found.get(query)
+        if where is None:
+            try:
+                district = geodata.outcode(query)
+                where = found[query] = (district.lat, district.lon)
+            except geodata.GeodataError as exc:
+                where = found[query] = exc.message
+        if isinstance(where, str):
+            errors.append(ErrorDetail(f"listing({ids[row]}).location", where))
+            lat[row] = lon[row] = np.nan
+        else:
+            lat[row], lon[row] = where
     inside = geodata.check_in_great_britain_v(lat, lon)
     for bad in np.flatnonzero(~inside & ~np.isnan(lat)).tolist():
         errors.append(
             ErrorDetail(
-                f"listing({listings[bad].id}).location",
+                f"listing({ids[bad]}).location",
                 "coordinates are outside Great Britain",
                 {"lat": float(lat[bad]), "lon": float(lon[bad])},
             )
@@ -217,13 +457,8 @@ def _resolve_locations(
     return lat, lon, errors
 
 
-def build_registry(
-    listings: list[Listing],
-    generated_at: datetime,
-    lat: np.ndarray[Any, Any],
-    lon: np.ndarray[Any, Any],
-) -> Registry:
-    """Columns from validated listings (the only path from pydantic objects to the index)."""
+def _chunk_from_models(listings: list[Listing]) -> Chunk:
+    """Columns from validated listings (the pydantic path's way to the columns)."""
     lots_idx, unit_at, severity_at, alert_status_at = (
         _positions(LOTS),
         _positions(UNITS),
@@ -241,6 +476,9 @@ def build_registry(
     alert_rows: list[tuple[int, str, str, int, int, int]] = []
     kinds: list[int] = []
     labels: list[str] = []
+    n = len(listings)
+    point_lat = np.full(n, np.nan)
+    point_lon = np.full(n, np.nan)
     for row, listing in enumerate(listings):
         for c in listing.ceilings:
             ceil_rows.append(
@@ -275,12 +513,11 @@ def build_registry(
         else:
             kinds.append(LOCATION_KINDS.index("point"))
             labels.append("")
+            point_lat[row], point_lon[row] = loc.lat, loc.lon
     ceil_rows.sort()
-    n = len(listings)
 
-    def offsets(rows: list[int]) -> np.ndarray[Any, Any]:
-        counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=n)
-        return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    def counts(rows: list[int]) -> npt.NDArray[np.int64]:
+        return np.bincount(np.asarray(rows, dtype=np.int64), minlength=n).astype(np.int64)
 
     lot_bits, gender_bits, need_bits = _bits(LOTS), _bits(GENDERS), _bits(NEEDS)
 
@@ -290,56 +527,65 @@ def build_registry(
             m |= bits[item]
         return m
 
-    return Registry(
-        generated_at=generated_at,
-        ids=[x.id for x in listings],
-        provider_ids=[x.provider_id for x in listings],
-        provider_names=[x.provider_name for x in listings],
-        names=[x.name for x in listings],
-        dpv=np.array([dpv_at[x.dpv] for x in listings], dtype=np.uint8),
-        lots_mask=np.array([mask(x.lots, lot_bits) for x in listings], dtype=np.uint16),
-        genders_mask=np.array([mask(x.genders, gender_bits) for x in listings], dtype=np.uint8),
-        age_min=np.array([x.age_min for x in listings], dtype=np.uint8),
-        age_max=np.array([x.age_max for x in listings], dtype=np.uint8),
-        needs_mask=np.array([mask(x.needs, need_bits) for x in listings], dtype=np.uint32),
-        places=np.array([x.capacity.places for x in listings], dtype=np.int32),
-        vacancies=np.array([x.capacity.vacancies for x in listings], dtype=np.int32),
-        available_from=np.array(
+    text = {
+        "ids": [x.id for x in listings],
+        "provider_ids": [x.provider_id for x in listings],
+        "provider_names": [x.provider_name for x in listings],
+        "names": [x.name for x in listings],
+        "ofsted_urn": [x.ofsted.urn for x in listings],
+        "location_label": labels,
+        "svc_code": [r[1] for r in svc_rows],
+        "alert_id": [r[1] for r in alert_rows],
+        "alert_raised_by": [r[2] for r in alert_rows],
+    }
+    values: dict[str, npt.NDArray[Any]] = {
+        "dpv": np.array([dpv_at[x.dpv] for x in listings], dtype=np.uint8),
+        "lots_mask": np.array([mask(x.lots, lot_bits) for x in listings], dtype=np.uint16),
+        "genders_mask": np.array([mask(x.genders, gender_bits) for x in listings], np.uint8),
+        "age_min": np.array([x.age_min for x in listings], dtype=np.uint8),
+        "age_max": np.array([x.age_max for x in listings], dtype=np.uint8),
+        "needs_mask": np.array([mask(x.needs, need_bits) for x in listings], dtype=np.uint32),
+        "places": np.array([x.capacity.places for x in listings], dtype=np.int32),
+        "vacancies": np.array([x.capacity.vacancies for x in listings], dtype=np.int32),
+        "available_from": np.array(
             [to_ordinal(x.capacity.available_from) for x in listings], dtype=np.int32
         ),
-        max_sibling_group=np.array([x.max_sibling_group for x in listings], dtype=np.uint8),
-        ofsted_urn=[x.ofsted.urn for x in listings],
-        registration=np.array(
+        "max_sibling_group": np.array([x.max_sibling_group for x in listings], dtype=np.uint8),
+        "registration": np.array(
             [registration_at[x.ofsted.registration] for x in listings], dtype=np.uint8
         ),
-        rating=np.array([rating_at[x.ofsted.rating] for x in listings], dtype=np.uint8),
-        inspected_on=np.array([to_ordinal(x.ofsted.inspected_on) for x in listings], np.int32),
-        restricted_until=np.array(
+        "rating": np.array([rating_at[x.ofsted.rating] for x in listings], dtype=np.uint8),
+        "inspected_on": np.array(
+            [to_ordinal(x.ofsted.inspected_on) for x in listings], dtype=np.int32
+        ),
+        "restricted_until": np.array(
             [to_ordinal(x.ofsted.admissions_restricted_until) for x in listings], np.int32
         ),
-        dpv_status=np.array([status_at[x.dpv_status] for x in listings], dtype=np.uint8),
-        kpi_score=np.array(
+        "dpv_status": np.array([status_at[x.dpv_status] for x in listings], dtype=np.uint8),
+        "kpi_score": np.array(
             [np.nan if x.kpi_score is None else x.kpi_score for x in listings], dtype=np.float64
         ),
-        lat=np.asarray(lat, dtype=np.float64),
-        lon=np.asarray(lon, dtype=np.float64),
-        location_kind=np.array(kinds, dtype=np.uint8),
-        location_label=labels,
-        ceilings=Csr(offsets([r[0] for r in ceil_rows])),
-        ceil_lot=np.array([r[1] for r in ceil_rows], dtype=np.uint8),
-        ceil_from=np.array([r[2] for r in ceil_rows], dtype=np.int32),
-        ceil_to=np.array([r[3] for r in ceil_rows], dtype=np.int32),
-        ceil_pence=np.array([r[4] for r in ceil_rows], dtype=np.int64),
-        services=Csr(offsets([r[0] for r in svc_rows])),
-        svc_code=[r[1] for r in svc_rows],
-        svc_unit=np.array([r[2] for r in svc_rows], dtype=np.uint8),
-        svc_pence=np.array([r[3] for r in svc_rows], dtype=np.int64),
-        alerts=Csr(offsets([r[0] for r in alert_rows])),
-        alert_id=[r[1] for r in alert_rows],
-        alert_raised_by=[r[2] for r in alert_rows],
-        alert_raised_on=np.array([r[3] for r in alert_rows], dtype=np.int32),
-        alert_severity=np.array([r[4] for r in alert_rows], dtype=np.uint8),
-        alert_status=np.array([r[5] for r in alert_rows], dtype=np.uint8),
+        "location_kind": np.array(kinds, dtype=np.uint8),
+        "point_lat": point_lat,
+        "point_lon": point_lon,
+        "ceil_lot": np.array([r[1] for r in ceil_rows], dtype=np.uint8),
+        "ceil_from": np.array([r[2] for r in ceil_rows], dtype=np.int32),
+        "ceil_to": np.array([r[3] for r in ceil_rows], dtype=np.int32),
+        "ceil_pence": np.array([r[4] for r in ceil_rows], dtype=np.int64),
+        "svc_unit": np.array([r[2] for r in svc_rows], dtype=np.uint8),
+        "svc_pence": np.array([r[3] for r in svc_rows], dtype=np.int64),
+        "alert_raised_on": np.array([r[3] for r in alert_rows], dtype=np.int32),
+        "alert_severity": np.array([r[4] for r in alert_rows], dtype=np.uint8),
+        "alert_status": np.array([r[5] for r in alert_rows], dtype=np.uint8),
+    }
+    return Chunk(
+        text=text,
+        values=values,
+        counts={
+            "ceilings": counts([r[0] for r in ceil_rows]),
+            "services": counts([r[0] for r in svc_rows]),
+            "alerts": counts([r[0] for r in alert_rows]),
+        },
     )
 
 
@@ -354,8 +600,8 @@ def _bits(order: tuple[Any, ...]) -> dict[Any, int]:
 
 
 __all__ = [
-    "build_registry",
     "load_registry",
     "read_document",
     "registry_from_document",
+    "return_freed_memory",
 ]

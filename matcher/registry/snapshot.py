@@ -35,8 +35,12 @@ from matcher.vocabulary.catalogue import (
 from matcher.vocabulary.money import MoneyStr
 
 SCHEMA_VERSION = 1
+# Patterns (also read by the fast path, `matcher.registry.columnar`).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+AUTHORITY_CODE_PATTERN = r"^E(06|07|08|09|10)[0-9]{6}$"
+SERVICE_CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -50,7 +54,7 @@ def _iso_date_only(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only), Field(examples=["2026-12-01"])]
-ServiceCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+ServiceCode = Annotated[str, Field(pattern=SERVICE_CODE_PATTERN)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
@@ -138,7 +142,7 @@ class SafeguardingAlert(_Frozen):
     """An alert raised by any LA; visible to all LAs (DOMAIN rule 3)."""
 
     id: Id
-    raised_by: Annotated[str, Field(pattern=r"^E(06|07|08|09|10)[0-9]{6}$")]
+    raised_by: Annotated[str, Field(pattern=AUTHORITY_CODE_PATTERN)]
     raised_on: IsoDate
     severity: AlertSeverity
     status: AlertStatus

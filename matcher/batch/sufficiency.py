@@ -192,11 +192,9 @@ class KindTable:
             authority, rating == _NYI,
         ]  # fmt: skip
         ceilings = index.lot_ceilings[LOT_CODE[lot]]
-        first, count = ceilings.first[rows], ceilings.count[rows]
-        for j in range(ceilings.max_count):  # a period a row does not have is never valid
-            live = count > j
-            k = np.where(live, first + j, 0)
-            columns += [np.where(live, ceilings.valid_from[k], _NEVER), ceilings.valid_to[k]]
+        # a period a row does not have is never valid
+        for valid_from, valid_to in zip(*ceilings.bounds(rows, _NEVER), strict=True):
+            columns += [valid_from, valid_to]
         packed = np.empty((len(rows), len(columns)), dtype=np.int32)
         for j, column in enumerate(columns):
             packed[:, j] = column

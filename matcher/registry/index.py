@@ -48,19 +48,20 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class LotCeilings:
-    """Ceiling periods of one lot, grouped by row, plus sorted bounds for counting.
+    """The ceilings of one lot: read from the registry's own ceiling columns (each row's
+    periods are a CSR range, sorted by lot then valid_from), plus sorted bounds for counting.
 
-    `first[row]` is the row's first period in the flat arrays (periods of a row are
-    contiguous and sorted by valid_from) and `count[row]` how many it has, so a lookup for
-    many rows is a handful of gathers, one round per period (rarely more than two).
+    Nothing is copied per lot but the two sorted bound arrays: a lookup for a few rows
+    expands their ranges and keeps the periods of this lot.
     """
 
-    first: I32
-    count: npt.NDArray[np.uint8]
-    max_count: int
+    lot_code: int
+    offsets: I64  # the registry's ceiling CSR offsets
+    lots: npt.NDArray[np.uint8]
     valid_from: I32
     valid_to: I32
     pence: I64
+    max_count: int  # most periods of this lot any row has
     from_sorted: I32
     to_sorted: I32
 
@@ -72,6 +73,16 @@ class LotCeilings:
         ended = int(np.searchsorted(self.to_sorted, on32, side="left"))
         return started - ended
 
+    def _periods(self, rows: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.intp], I64]:
+        """(which of `rows`, period position) for every period of this lot of `rows`."""
+        first = self.offsets.take(rows)
+        count = self.offsets.take(rows + 1) - first
+        total = int(count.sum())
+        owner = np.repeat(np.arange(len(rows)), count)
+        flat = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(total)
+        mine = self.lots.take(flat) == self.lot_code
+        return owner[mine], flat[mine]
+
     def pence_on(self, rows: npt.NDArray[np.intp], on: int) -> I64:
         """Per row: the ceiling in pence valid on `on`, or -1 where there is none.
 
@@ -79,17 +90,28 @@ class LotCeilings:
         loader refuses overlaps and the generator never makes them).
         """
         out = np.full(len(rows), -1, dtype=np.int64)
-        count = self.count.take(rows).astype(np.intp)
-        total = int(count.sum())
-        if total == 0:
-            return out
-        owner = np.repeat(np.arange(len(rows)), count)
-        flat = np.repeat(self.first.take(rows) - (np.cumsum(count) - count), count) + np.arange(
-            total
-        )
+        owner, flat = self._periods(rows)
         ok = (self.valid_from.take(flat) <= on) & (self.valid_to.take(flat) >= on)
         out[owner[ok]] = self.pence.take(flat[ok])
         return out
+
+    def bounds(self, rows: npt.NDArray[np.intp], never: int) -> tuple[list[I32], list[I32]]:
+        """For j < `max_count`: each row's j-th period of this lot (by valid_from) as
+        (valid_from, valid_to) columns; `never` and -1 where a row has no j-th period."""
+        owner, flat = self._periods(rows)
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
+        sizes = np.diff(np.r_[starts, len(owner)])
+        j = np.arange(len(owner)) - np.repeat(starts, sizes)
+        froms, tos = [], []
+        for period in range(self.max_count):
+            at = j == period
+            valid_from = np.full(len(rows), never, dtype=np.int32)
+            valid_to = np.full(len(rows), -1, dtype=np.int32)
+            valid_from[owner[at]] = self.valid_from.take(flat[at])
+            valid_to[owner[at]] = self.valid_to.take(flat[at])
+            froms.append(valid_from)
+            tos.append(valid_to)
+        return froms, tos
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,22 +277,17 @@ def _static_bits(
 def _lot_ceilings(registry: Registry, lot_code: int, owner: npt.NDArray[np.intp]) -> LotCeilings:
     """The ceilings of one lot (`owner[k]` is the listing of ceiling period k)."""
     flat = np.flatnonzero(registry.ceil_lot == lot_code)
-    rows = owner[flat]
-    count = np.bincount(rows, minlength=registry.size)
-    first = np.full(registry.size, 0, dtype=np.int32)
-    starts = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int32)
-    first[count > 0] = starts[count > 0]
-    valid_from = registry.ceil_from[flat]
-    valid_to = registry.ceil_to[flat]
+    count = np.bincount(owner[flat], minlength=registry.size)
     return LotCeilings(
-        first=first,
-        count=np.minimum(count, 255).astype(np.uint8),
+        lot_code=lot_code,
+        offsets=registry.ceilings.offsets,
+        lots=registry.ceil_lot,
+        valid_from=registry.ceil_from,
+        valid_to=registry.ceil_to,
+        pence=registry.ceil_pence,
         max_count=int(count.max(initial=0)),
-        valid_from=valid_from if len(flat) else np.zeros(1, dtype=np.int32),
-        valid_to=valid_to if len(flat) else np.full(1, -1, dtype=np.int32),
-        pence=registry.ceil_pence[flat] if len(flat) else np.zeros(1, dtype=np.int64),
-        from_sorted=np.sort(valid_from),
-        to_sorted=np.sort(valid_to),
+        from_sorted=np.sort(registry.ceil_from[flat]),
+        to_sorted=np.sort(registry.ceil_to[flat]),
     )
 
 

@@ -108,9 +108,9 @@ def _ceiling(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_
 def _excluded(ix: RegistryIndex, rows: Rows, c: Criteria) -> npt.NDArray[np.bool_]:
     if not c.exclude_listing_ids:
         return np.zeros(len(rows), dtype=bool)
-    ids = ix.registry.ids
-    wanted = c.exclude_listing_ids
-    return np.fromiter((ids[r] in wanted for r in rows.tolist()), dtype=bool, count=len(rows))
+    # the excluded ids as rows (ids are unique), not each candidate's id as text
+    excluded = ix.registry.rows_of(sorted(c.exclude_listing_ids))
+    return np.isin(rows, excluded[excluded >= 0])
 
 
 # Every referral-dependent criterion, most selective first (the order only affects speed).

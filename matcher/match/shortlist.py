@@ -183,9 +183,8 @@ def eligible_within(
         positions, planar = positions[keep_rows], planar[keep_rows]
     rows = kind.row.take(positions)
     if criteria.exclude_listing_ids:
-        registry = index.registry
-        excluded = [registry.row_of(lid) for lid in criteria.exclude_listing_ids]
-        kept = ~np.isin(rows, [row for row in excluded if row is not None])
+        excluded = index.registry.rows_of(sorted(criteria.exclude_listing_ids))
+        kept = ~np.isin(rows, excluded[excluded >= 0])
         rows, planar = rows[kept], planar[kept]
     return rows, planar
 

@@ -31,6 +31,8 @@ TARGETS = {
     "index_speedup_vs_bruteforce_at_100k": 15.0,
     "rank_50_bids_price_p50_us_at_100k": 1000.0,
     "rank_50_bids_best_match_p50_us_at_100k": 1000.0,
+    "rank_50_bids_price_no_feedback_p50_us_at_100k": 1000.0,
+    "rank_50_bids_best_match_no_feedback_p50_us_at_100k": 1000.0,
 }
 
 OP_LABELS = {
@@ -43,6 +45,8 @@ OP_LABELS = {
     "matcher_shortlist_json": "parse+shortlist+JSON",
     "rank_price_50": "rank 50 by price",
     "rank_best_match_50": "rank 50 best match",
+    "rank_price_50_no_feedback": "rank 50 by price, no feedback",
+    "rank_best_match_50_no_feedback": "rank 50 best match, no feedback",
 }
 
 
@@ -128,6 +132,11 @@ def verdict(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     "met": speed >= TARGETS[key]}  # fmt: skip
         at_most("rank_50_bids_price_p50_us_at_100k", ops["rank_price_50"]["p50_us"])
         at_most("rank_50_bids_best_match_p50_us_at_100k", ops["rank_best_match_50"]["p50_us"])
+        for order in ("price", "best_match"):
+            at_most(
+                f"rank_50_bids_{order}_no_feedback_p50_us_at_100k",
+                ops[f"rank_{order}_50_no_feedback"]["p50_us"],
+            )
     return out
 
 

@@ -14,7 +14,8 @@ Operations (per call, CPU-bound, one thread):
 - `matcher_shortlist_model`: `Matcher.shortlist(request)`, the validated pydantic model;
 - `matcher_shortlist_json`: raw bytes in (parsed and validated), answer bytes out;
 - `rank_price_50`, `rank_best_match_50`: `Matcher.rank_answer(request).json()` with ~50
-  bids (full explanation: price breakdown, every component).
+  bids (full explanation: price breakdown, every component, the tie rule's marks, and each
+  provider's feedback, the default); `..._no_feedback`: the same with `"feedback": false`.
 """
 
 from __future__ import annotations
@@ -126,6 +127,14 @@ def measure_size(
         ),
         "rank_price_50": (lambda req: matcher.rank_answer(req).json(), rank_price),
         "rank_best_match_50": (lambda req: matcher.rank_answer(req).json(), rank_best),
+        "rank_price_50_no_feedback": (
+            lambda req: matcher.rank_answer(req).json(),
+            _without_feedback(rank_price),
+        ),
+        "rank_best_match_50_no_feedback": (
+            lambda req: matcher.rank_answer(req).json(),
+            _without_feedback(rank_best),
+        ),
     }
     out["ops"] = {}
     urban = np.array([ref["urban"] for ref in out["referrals"]])
@@ -139,6 +148,11 @@ def measure_size(
         out["ops"][name] = stats
     out["peak_rss_end_mb"] = round(peak_rss_bytes() / 1e6, 1)
     return out
+
+
+def _without_feedback(requests: list[RankRequest]) -> list[RankRequest]:
+    """The same rank requests asking for no per-bid feedback (`"feedback": false`)."""
+    return [r.model_copy(update={"feedback": False}) for r in requests]
 
 
 def _rank_requests(

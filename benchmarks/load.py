@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.stats import machine, peak_rss_bytes, rss_bytes, table
+from matcher.registry.index import DEFAULT_BACKEND
 
 DEFAULT_SIZES = (100_000, 1_000_000)
 DEFAULT_WORKDIR = Path("/tmp/matcher-load-bench")
@@ -246,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks load")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
-    parser.add_argument("--backend", default="strtree", choices=["strtree", "rtree"])
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, choices=["packed", "strtree", "rtree"],
+        help="the index backend (default: the service's own)",
+    )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=1800.0, help="per child, seconds")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(args_in)

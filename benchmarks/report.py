@@ -184,6 +184,8 @@ def core_section(core: dict[str, Any]) -> list[str]:
         "matcher_shortlist_json",
         "rank_price_50",
         "rank_best_match_50",
+        "rank_price_50_no_feedback",
+        "rank_best_match_50_no_feedback",
     ]
     rows = []
     for s in core["sizes"]:

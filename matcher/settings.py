@@ -101,6 +101,16 @@ class Settings(BaseSettings):
             "connection opens (or the last response) get 408 and the connection is closed.",
         ),
     ] = 10.0
+    request_threads: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=64,
+            description="Requests computed at once per worker process (the threadpool's "
+            "tokens); more wait their turn. Matching is CPU work under one interpreter "
+            "lock: 1 is the fastest (measured), more only switch between requests.",
+        ),
+    ] = 1
     watch_registry: bool = Field(default=False, description="Reload when the file changes.")
     snapshot_cache: bool = Field(
         default=True,

@@ -33,6 +33,8 @@ CORE_OPS = {
     "matcher_shortlist_json",
     "rank_price_50",
     "rank_best_match_50",
+    "rank_price_50_no_feedback",
+    "rank_best_match_50_no_feedback",
 }
 LATENCY_KEYS = {"count", "mean_us", "p50_us", "p95_us", "p99_us", "max_us"}
 

@@ -256,3 +256,57 @@ def test_serving_processes_cap_their_malloc_arenas() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+FREEZE_CHECK = """
+import gc, sys, weakref
+from pathlib import Path
+from matcher.bids.contract_terms import terms_book
+from matcher.http.state import SnapshotHolder
+from matcher.service import Limits, load_snapshot
+from tests.test_http_helpers import write_registry
+
+folder = Path(sys.argv[1])
+paths = [folder / "a.json", folder / "b.json", folder / "a.json"]
+write_registry(paths[0], 300, seed=11)
+write_registry(paths[1], 300, seed=12)
+loads = iter(paths)
+holder = SnapshotHolder(lambda: load_snapshot(next(loads)), Limits(), terms_book())
+holder.reload()
+first = weakref.ref(holder.require().snapshot)
+tracked = {id(o) for o in gc.get_objects()}
+print(gc.get_freeze_count() > 0, id(first()) in tracked, id(first().index) in tracked)
+holder.reload()
+holder.reload()
+print(first() is None)
+"""
+
+
+def test_a_swap_freezes_the_serving_snapshot_and_frees_the_old_one(tmp_path: Path) -> None:
+    """After a reload the collector no longer walks the serving snapshot (frozen: no
+    full-collection pauses over it), and the snapshot it replaced is still freed (unfrozen
+    first). Run in a child: freezing changes the whole process."""
+    out = subprocess.run(
+        [sys.executable, "-c", FREEZE_CHECK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert out.stdout.split() == ["True", "False", "False", "True"], out.stderr
+
+
+def test_request_threads_set_the_threadpool_tokens() -> None:
+    """MATCHER_REQUEST_THREADS is what the plain-`def` routes get: the default limiter's
+    tokens in the serving event loop."""
+    import anyio.to_thread
+
+    for threads in (1, 3):
+        app = create_app(Settings(request_threads=threads), snapshot=small_snapshot())
+        with TestClient(app) as client:
+            assert client.get("/readyz").status_code == 200
+            tokens = client.portal.call(
+                lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+            )
+        assert tokens == threads

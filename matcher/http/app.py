@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.routing import iter_route_contexts
@@ -78,6 +79,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The plain-`def` routes run on anyio's threads, this many at once (FastAPI's default
+        # is 40): CPU-bound requests sharing the interpreter lock only slow each other down.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         if snapshot is not None:
             holder.install(snapshot)
         else:

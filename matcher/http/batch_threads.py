@@ -5,7 +5,7 @@ compete on equal terms with the quick routes for the cores (two on the machines 
 this worker and, through the cores, in the others. Their own threads run at nice 10 (Linux
 keeps a niceness per thread; nice 10 weighs about a tenth of a normal thread), so the
 scheduler serves the quick routes first and batch work takes mostly what is left. The body
-is parsed before, in the shared threadpool: parsing is one unit of work with no deadline
+is parsed before, on a normal-priority thread: parsing is one unit of work with no deadline
 check inside, which a starved thread could not finish in time. HiGHS runs in the calling
 thread (one thread, see `matcher.batch.solver`), so it inherits the priority.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,14 +23,16 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Admin])
     response_model=ReloadOut,
     responses=error_responses(401, 403, 422),
 )
-def reload(request: Request) -> Any:
+async def reload(request: Request) -> Any:
     """Load, validate and index the configured snapshot in this worker, then swap it in.
 
     A refused snapshot answers 422 `invalid_snapshot` listing its problems, and the old
     snapshot keeps serving. Requests in flight finish on the snapshot they started with.
+    The load runs on a thread of its own, not on the request threads
+    (`MATCHER_REQUEST_THREADS`), which keep answering meanwhile.
     """
     try:
-        outcome = holder_of(request).reload()
+        outcome = await asyncio.to_thread(holder_of(request).reload)
     except MatcherError as exc:
         log_reload_failure("admin", exc)
         raise

@@ -3,9 +3,9 @@ like routes_match).
 
 Both answer with the response model's own `model_dump_json()`, so an HTTP answer is byte for
 byte what `matcher allocate FILE` prints, and the OpenAPI document carries the typed schema.
-Their bodies are parsed in the shared threadpool; their work then runs on the batch threads
-at low CPU priority (`matcher.http.batch_threads`), not in the threadpool the quick routes
-use.
+Their bodies are parsed on asyncio's own threads at normal priority (not on the request
+threads the quick routes wait for, `MATCHER_REQUEST_THREADS`); their work then runs on the
+batch threads at low CPU priority (`matcher.http.batch_threads`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from matcher.batch.market_models import MarketFeedbackRequest, MarketFeedbackResponse
 from matcher.batch.models import (
@@ -78,7 +77,7 @@ async def allocate_route(request: Request, raw: RawBody, matcher: CurrentMatcher
     """
     clock = time.monotonic()  # the time limit counts from here
     metrics = metrics_of(request)
-    req = await run_in_threadpool(parse_body, AllocateRequest, raw)
+    req = await asyncio.to_thread(parse_body, AllocateRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
 
     def work() -> Response:
@@ -113,7 +112,7 @@ async def sufficiency_route(request: Request, raw: RawBody, matcher: CurrentMatc
     `time_limit_exceeded`.
     """
     clock = time.monotonic()  # the time limit counts from here
-    req = await run_in_threadpool(parse_body, SufficiencyRequest, raw)
+    req = await asyncio.to_thread(parse_body, SufficiencyRequest, raw)
     note(request).counts = {"referrals": len(req.referrals)}
 
     def work() -> Response:
@@ -140,7 +139,7 @@ async def market_feedback_route(
     `time_limit_exceeded`.
     """
     clock = time.monotonic()  # the time limit counts from here
-    req = await run_in_threadpool(parse_body, MarketFeedbackRequest, raw)
+    req = await asyncio.to_thread(parse_body, MarketFeedbackRequest, raw)
     note(request).counts = {"referrals": len(req.requests)}
 
     def work() -> Response:

@@ -1,6 +1,7 @@
 """POST /v1/shortlist, /v1/rank and /v1/rank/compare: bytes -> parse_body -> Matcher -> bytes.
 
-The handlers are plain `def` (FastAPI runs them in its threadpool: matching is CPU work)
+The handlers are plain `def` (FastAPI runs them in its threadpool: matching is CPU work,
+`MATCHER_REQUEST_THREADS` of them at once per worker, one by default)
 and answer with the response model's own `model_dump_json()`, so an HTTP answer is byte for
 byte what `matcher shortlist|rank|compare FILE` prints.
 """

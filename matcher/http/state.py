@@ -58,13 +58,24 @@ def settings_loader(settings: Settings) -> Loader:
 
 
 def release_memory() -> None:
-    """After a swap: free the old snapshot now and return freed heap to the OS.
+    """After a swap: free the old snapshot now, freeze the new one out of the collector's
+    sight, and return freed heap to the OS.
+
+    A serving process holds some 170k long-lived Python objects (measured with the
+    5,000-listing default: the registry's, the models', numba's) that never become garbage;
+    left to the cyclic collector, each full collection walked them all, a 77 ms pause every
+    few hundred rank requests (measured: rank p99 at 100 req/s 58 ms, max 80 ms).
+    `gc.freeze()` moves everything alive after the swap to the permanent generation, so
+    collections walk only the requests' own objects (full collections then take under
+    1 ms); the next swap unfreezes first, so the old snapshot is collected as before.
 
     Each reload builds its index in a new thread, so glibc spreads the allocations over
     per-thread arenas and keeps the freed pages; measured here, RSS crept up ~5 MB per
     reload of a 5,000-listing snapshot without this (no objects were retained).
     """
+    gc.unfreeze()
     gc.collect()
+    gc.freeze()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -20,6 +20,7 @@ Operations (per call, CPU-bound, one thread):
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable
@@ -138,6 +139,10 @@ def measure_size(
     }
     out["ops"] = {}
     urban = np.array([ref["urban"] for ref in out["referrals"]])
+    # As the service does after each snapshot swap (`matcher.http.state.release_memory`):
+    # what is loaded is frozen out of the cyclic collector's full collections.
+    gc.collect()
+    gc.freeze()
     for name, (fn, op_cases) in ops.items():
         samples = time_calls(fn, op_cases, queries, budget_s)
         stats = summary_us(samples)
@@ -146,6 +151,7 @@ def measure_size(
         stats["urban_p50_us"] = round(float(np.percentile(samples[is_urban], 50)) / 1e3, 2)
         stats["rural_p50_us"] = round(float(np.percentile(samples[~is_urban], 50)) / 1e3, 2)
         out["ops"][name] = stats
+    gc.unfreeze()
     out["peak_rss_end_mb"] = round(peak_rss_bytes() / 1e6, 1)
     return out
 

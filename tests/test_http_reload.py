@@ -310,3 +310,39 @@ def test_request_threads_set_the_threadpool_tokens() -> None:
                 lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
             )
         assert tokens == threads
+
+
+def test_one_request_computes_at_a_time_and_probes_never_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With MATCHER_REQUEST_THREADS=1 two shortlists run one after the other (the second
+    starts when the first ends), while /healthz and /readyz, served on the event loop,
+    answer at once: a liveness probe never queues behind matching."""
+    from matcher.service import Matcher
+
+    real = Matcher.shortlist_answer
+    spans: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    def slow(self: Matcher, req: Any) -> Any:
+        start = time.monotonic()
+        time.sleep(0.6)  # releases the interpreter lock: only the limiter serialises
+        answer = real(self, req)
+        with lock:
+            spans.append((start, time.monotonic()))
+        return answer
+
+    monkeypatch.setattr(Matcher, "shortlist_answer", slow)
+    app = create_app(Settings(request_threads=1), snapshot=small_snapshot())
+    body = shortlist_body(explain=False, limit=5)
+    with live_server(app) as url, ThreadPoolExecutor(2) as pool:
+        posts = [pool.submit(httpx.post, f"{url}/v1/shortlist", json=body, timeout=10)
+                 for _ in range(2)]  # fmt: skip
+        time.sleep(0.2)  # the first is computing, the second waiting for the thread
+        for probe in ("/healthz", "/readyz"):
+            t = time.monotonic()
+            assert httpx.get(f"{url}{probe}", timeout=5).status_code == 200
+            assert time.monotonic() - t < 0.3, probe
+        assert [p.result().status_code for p in posts] == [200, 200]
+    (_, first_end), (second_start, _) = sorted(spans)
+    assert second_start >= first_end - 0.01

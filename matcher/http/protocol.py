@@ -8,6 +8,12 @@ finish its request line and headers within `header_timeout_s` of connecting, or 
 of the previous response on a kept-alive connection; otherwise it gets a 408 with the
 canonical error body and the connection is closed. The body has its own deadline
 (`BodyLimitMiddleware`, also 408) once the head has arrived.
+
+The close lingers, as nginx's does: the 408 goes out followed by a FIN (the client reads
+the answer, then the end), and whatever the client still sends is read and dropped for up
+to `LINGER_S` before the socket is closed. Closing at once with the client's bytes unread
+makes the kernel send a reset, which can destroy the 408 before the client has read it
+(seen in the tests with a client still dribbling headers).
 """
 
 from __future__ import annotations
@@ -48,12 +54,16 @@ def head_timeout_response(timeout_s: float) -> bytes:
     return head.encode("ascii") + body
 
 
+LINGER_S = 2.0  # at most this long reading and dropping a timed-out client's bytes
+
+
 class HeadDeadlineProtocol(H11Protocol):
     """uvicorn's h11 protocol with one timer: armed when a connection opens and when a
     response completes, it closes the connection if no request head has arrived since."""
 
     config: MatcherConfig  # the only config this protocol is given (see MatcherConfig)
     _head_deadline: asyncio.TimerHandle | None = None
+    _linger: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request head."""
@@ -65,9 +75,16 @@ class HeadDeadlineProtocol(H11Protocol):
         self._arm_head_deadline()  # before super(): it may parse a pipelined head at once
         super().on_response_complete()
 
+    def data_received(self, data: bytes) -> None:
+        """Parse as uvicorn does, except after a 408: then the bytes are dropped."""
+        if self._linger is None:
+            super().data_received(data)
+
     def connection_lost(self, exc: Exception | None) -> None:
-        """Drop the timer with the connection."""
+        """Drop the timers with the connection."""
         self._cancel_head_deadline()
+        if self._linger is not None:
+            self._linger.cancel()
         super().connection_lost(exc)
 
     def _arm_head_deadline(self) -> None:
@@ -87,4 +104,8 @@ class HeadDeadlineProtocol(H11Protocol):
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             return
         self.transport.write(head_timeout_response(timeout_s))
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()  # the 408, then the end; what the client sends is dropped
+        self._linger = self.loop.call_later(LINGER_S, self.transport.close)

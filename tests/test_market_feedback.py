@@ -4,6 +4,7 @@ refused naming the field; the CLI, HTTP and the report agree."""
 
 from __future__ import annotations
 
+import csv
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -328,6 +329,9 @@ def test_market_report_folder(answer: MarketFeedbackResponse, tmp_path: Path) ->
     assert (tmp_path / "summary.md").read_text().startswith("# Market feedback")
     assert len(files) == 5 + 3 * len(answer.providers)
     assert all(f.stat().st_size > 0 for f in files)
+    for table in [tmp_path / "providers.csv", *tmp_path.glob("providers/*/listings.csv")]:
+        header, *rows = list(csv.reader(table.read_text().splitlines()))
+        assert rows and {len(row) for row in rows} == {len(header)}, table.name
 
 
 def test_demo_referrals_with_bids_feed_market_feedback(

@@ -213,6 +213,28 @@ LISTING_COLUMNS = [
 ]
 
 
+STATS_COLUMNS = LISTING_COLUMNS[3:16]  # what `_stats_cells` gives, in its order
+
+
+def _stats_cells(s: StatsOut) -> list[object]:
+    """A listing's or a provider's counts as CSV cells (`STATS_COLUMNS`)."""
+    return [
+        s.referrals_in_scope,
+        s.eligible,
+        s.excluded,
+        sum(s.near_misses.values()),
+        s.bids,
+        s.ranked,
+        s.won,
+        s.lost.get("price", 0),
+        s.lost.get("match", 0),
+        s.lost.get("tie_rule", 0),
+        s.rejected,
+        s.median_price_gap_percent_lost_on_price,
+        s.median_price_gap_percent_lost,
+    ]
+
+
 def _listings_csv(p: ProviderFeedbackOut, path: Path) -> Path:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
@@ -224,19 +246,7 @@ def _listings_csv(p: ProviderFeedbackOut, path: Path) -> Path:
                     x.listing_id,
                     x.name,
                     x.dpv,
-                    s.referrals_in_scope,
-                    s.eligible,
-                    s.excluded,
-                    sum(s.near_misses.values()),
-                    s.bids,
-                    s.ranked,
-                    s.won,
-                    s.lost.get("price", 0),
-                    s.lost.get("match", 0),
-                    s.lost.get("tie_rule", 0),
-                    s.rejected,
-                    s.median_price_gap_percent_lost_on_price,
-                    s.median_price_gap_percent_lost,
+                    *_stats_cells(s),
                     b.change if b else "",
                     (b.need or "") if b else "",
                     b.effect if b else "",
@@ -399,28 +409,9 @@ def _market_files(
     providers = folder / "providers.csv"
     with providers.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["provider_id", "provider_name", "listings", *LISTING_COLUMNS[3:16]])
+        w.writerow(["provider_id", "provider_name", "listings", *STATS_COLUMNS])
         for p in answer.providers:
-            s = p.stats
-            w.writerow(
-                [
-                    p.provider_id,
-                    p.provider_name,
-                    len(p.listings),
-                    s.referrals_in_scope,
-                    s.eligible,
-                    s.excluded,
-                    sum(s.near_misses.values()),
-                    s.bids,
-                    s.ranked,
-                    s.won,
-                    s.lost.get("price", 0),
-                    s.lost.get("match", 0),
-                    s.lost.get("tie_rule", 0),
-                    s.rejected,
-                    s.median_price_gap_percent_lost_on_price,
-                ]
-            )
+            w.writerow([p.provider_id, p.provider_name, len(p.listings), *_stats_cells(p.stats)])
     chart = folder / "market.svg"
     rows: Rows = [(f"{c.change}: {c.need}" if c.need else c.change,
                    [("won" if c.effect == "won" else "opened", c.referrals)])

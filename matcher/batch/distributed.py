@@ -32,8 +32,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from matcher.batch.sufficiency import ReferralSupply, analyse
-from matcher.batch.sufficiency_report import build_response
-from matcher.vocabulary.errors import ErrorDetail, LimitExceededError, RequestError
+from matcher.batch.sufficiency_report import build_response, checked_radii
+from matcher.vocabulary.errors import ErrorDetail, RequestError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -177,12 +177,6 @@ def sufficiency_distributed(
 ) -> SufficiencyResponse:
     """The whole sufficiency answer, as `sufficiency_response` gives it, with the per-referral
     work on the cluster (no referral-count limit: this path exists for large batches)."""
-    radii = sorted(set(radii_miles))
-    if radii[-1] > max_radius_miles:
-        raise LimitExceededError(
-            f"radius above the configured maximum of {max_radius_miles:g} miles",
-            field="radii_miles",
-            limit=max_radius_miles,
-        )
+    radii = checked_radii(radii_miles, max_radius_miles)
     supply = analyse_distributed(client, index, requests, radii, max_radius_miles)
     return build_response(supply, requests, radii, snapshot_version)

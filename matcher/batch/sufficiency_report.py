@@ -386,6 +386,19 @@ def _summary(path: Path, answer: SufficiencyResponse, elapsed_s: float | None) -
     return path
 
 
+def checked_radii(radii_miles: list[float], max_radius_miles: float) -> list[float]:
+    """The distinct radii in increasing order; a radius above the configured maximum is a
+    422 naming `radii_miles`."""
+    radii = sorted(set(radii_miles))
+    if radii[-1] > max_radius_miles:
+        raise LimitExceededError(
+            f"radius above the configured maximum of {max_radius_miles:g} miles",
+            field="radii_miles",
+            limit=max_radius_miles,
+        )
+    return radii
+
+
 def sufficiency_response(
     index: RegistryIndex,
     snapshot_version: str,
@@ -406,13 +419,7 @@ def sufficiency_response(
             field="referrals",
             limit=max_referrals,
         )
-    radii = sorted(set(radii_miles))
-    if radii[-1] > max_radius_miles:
-        raise LimitExceededError(
-            f"radius above the configured maximum of {max_radius_miles:g} miles",
-            field="radii_miles",
-            limit=max_radius_miles,
-        )
+    radii = checked_radii(radii_miles, max_radius_miles)
     supply = analyse(index, requests, radii, max_radius_miles, deadline=deadline)
     if deadline is not None:
         deadline.check("aggregating", f"all {len(requests)} referrals analysed")

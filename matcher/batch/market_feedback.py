@@ -35,13 +35,10 @@ their reasons are counted in `matcher.batch.market_scope`.
 from __future__ import annotations
 
 import difflib
-import gc
 import hashlib
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -66,6 +63,7 @@ from matcher.bids.fee_search import FeeCut, search_cuts
 from matcher.bids.feedback import FEEDBACK_VERSION, FeedbackJob, Loss, loss
 from matcher.bids.request import RankRequest
 from matcher.registry.index import RegistryIndex
+from matcher.registry.loader import collector_paused
 from matcher.vocabulary import errors
 from matcher.vocabulary.audit import canonical_json
 from matcher.vocabulary.catalogue import NEEDS_BY_BIT, Dpv
@@ -152,26 +150,9 @@ def market_feedback(
 ) -> MarketFeedbackResponse:
     """The whole answer (see the module docstring for the definitions). `deadline`: checked
     every `CHECK_EVERY` referrals ranked or scoped, and between the stages."""
-    with _collector_paused():
+    # Every referral's ranking and feedback stays alive to the end and forms no cycle.
+    with collector_paused():
         return _market_feedback(ranker, req, deadline or Deadline.start(math.inf, "market"))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the batch is analysed.
-
-    The batch keeps every referral's ranking and feedback (hundreds of thousands of small
-    acyclic containers) alive until the end, and every full collection re-walks them all
-    (as when a snapshot loads: `matcher.registry.loader`); reference counting still frees
-    everything, and the collector resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _market_feedback(

@@ -8,7 +8,6 @@ snapshot that fails validation is refused whole and the old one keeps serving.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
 import logging
@@ -21,6 +20,7 @@ from datetime import datetime
 
 from matcher.bids.contract_terms import TermsBook
 from matcher.http.logs import EVENT_LOGGER, exception_fields
+from matcher.registry.loader import return_freed_memory
 from matcher.service import Limits, Matcher, Snapshot, load_snapshot
 from matcher.settings import Settings
 from matcher.vocabulary.errors import MatcherError, ServiceUnavailableError
@@ -76,9 +76,7 @@ def release_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return_freed_memory()
 
 
 M_ARENA_MAX = -8  # glibc's mallopt() parameter number (malloc.h)

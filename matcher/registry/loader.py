@@ -121,7 +121,7 @@ def load_registry(path: Path, cache_dir: Path | None = None) -> Registry:
     is validated and the result saved there for the next process (`matcher.registry.cache`).
     """
     started = time.perf_counter()
-    with _collector_paused():
+    with collector_paused():
         held: list[bytes | None] = [None]  # None: unreadable (read_document names why)
         with contextlib.suppress(OSError):
             held[0] = path.read_bytes()
@@ -233,8 +233,9 @@ def _inflated(data: bytes) -> bytearray:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a snapshot loads.
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a snapshot loads (or other work that
+    keeps a great many acyclic objects alive for a while: market feedback uses it too).
 
     Loading allocates millions of acyclic objects (parsed JSON, and pydantic models for the
     chunks that take that path) while they are alive, so every full collection re-walks

@@ -27,7 +27,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,29 +36,15 @@ from typing import Any
 import httpx
 import psutil
 
+from benchmarks.http.servers import HOST, free_port, matcher_bin
 from benchmarks.stats import machine, table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "footprint.json"
-HOST = "127.0.0.1"
 MIB = 2**20
 SAMPLE_S = 0.1
 COLUMNS = ("listings", "file_mib", "seconds_to_readyz", "rss_peak_startup_mib", "rss_ready_mib",
            "rss_peak_load_mib", "rss_after_load_mib")  # fmt: skip
-
-
-def matcher_bin() -> str:
-    """The `matcher` console script beside this interpreter (the venv's)."""
-    return str(Path(sys.executable).with_name("matcher"))
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def tree_rss(proc: psutil.Process) -> int:

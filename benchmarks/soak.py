@@ -29,7 +29,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from typing import Any
 import httpx
 import psutil
 
+from benchmarks.http.servers import free_port
 from matcher.registry.demo import generate
 
 TOKEN = "soak-admin-token"  # noqa: S105  (a throwaway token for a loopback test server)
@@ -60,14 +60,6 @@ SHORTLIST: dict[str, Any] = {
     "start_date": "2026-12-01",
     "max_distance_miles": 20,
 }
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def write_registry(path: Path, seed: int) -> str:

@@ -24,6 +24,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def matcher_bin() -> str:
+    """The `matcher` console script beside this interpreter (the venv's)."""
+    return str(Path(sys.executable).with_name("matcher"))
+
+
 def matcher_command(port: int, workers: int) -> list[str]:
     """`matcher serve` through the current interpreter (no PATH lookup)."""
     return [

@@ -13,13 +13,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+
+from benchmarks.http.servers import free_port
 
 PACKAGES = ("postgresql", "postgis")
 DB_USER = "bench"
@@ -80,13 +81,6 @@ def ensure_packages() -> Path:
     if bindir is None or not postgis_installed(bindir):
         raise SystemExit("PostGIS still missing after apt-get install")
     return bindir
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def log(message: str) -> None:

@@ -12,28 +12,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-HOST = "127.0.0.1"
-
-
-def matcher_bin() -> str:
-    """The `matcher` console script beside this interpreter."""
-    return str(Path(sys.executable).with_name("matcher"))
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+from benchmarks.http.servers import HOST, free_port, matcher_bin
 
 
 def write_snapshot(path: Path, listings: int, seed: int) -> str:

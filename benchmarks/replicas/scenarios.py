@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.http.servers import free_port
 from benchmarks.replicas.balancer import Balancer
-from benchmarks.replicas.fleet import Fleet, free_port, write_snapshot
+from benchmarks.replicas.fleet import Fleet, write_snapshot
 from benchmarks.replicas.load import Load, backwards, summary
 
 

@@ -22,6 +22,7 @@ from matcher.bids.request import CompareRequest, RankRequest, WeightChoice
 from matcher.bids.response import CompareResponse, RankResponse, rank_body
 from matcher.bids.weights import ResolvedWeights, resolve_weights
 from matcher.match.criteria import Criteria
+from matcher.match.eligibility import compile_row_facts
 from matcher.match.request import ShortlistRequest, resolve_criteria
 from matcher.match.response import ShortlistResponse, shortlist_body
 from matcher.match.shortlist import shortlist
@@ -49,6 +50,8 @@ class Answer:
 
     The adapters send `json()`; it is byte for byte the response model's
     `model_dump_json()` (tested), without building a model object per listing or bid.
+    `body`'s lists keep their lengths and its counts are plain, but a shortlist's listings
+    are already-written JSON (`orjson.Fragment`): read the answer's content with `data()`.
     """
 
     body: dict[str, Any]
@@ -56,6 +59,11 @@ class Answer:
     def json(self) -> bytes:
         """The answer's JSON document."""
         return orjson.dumps(self.body)
+
+    def data(self) -> dict[str, Any]:
+        """The answer as plain JSON data (the document parsed back)."""
+        parsed: dict[str, Any] = orjson.loads(self.json())
+        return parsed
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ def load_snapshot(
     _ = registry.version
     index = RegistryIndex.build(registry, policy, backend)
     _ = index.authority_positions
+    compile_row_facts(index)
     return_freed_memory()  # what building the index allocated for a while
     return Snapshot(index=index, source=source)
 
@@ -138,7 +147,7 @@ class Matcher:
 
     def shortlist(self, req: ShortlistRequest) -> ShortlistResponse:
         """Which listings should receive the referral, as the response model."""
-        return ShortlistResponse.model_validate(self.shortlist_answer(req).body)
+        return ShortlistResponse.model_validate_json(self.shortlist_answer(req).json())
 
     def shortlist_answer(self, req: ShortlistRequest) -> Answer:
         """Which listings should receive the referral (see `matcher.match.shortlist`)."""

@@ -304,7 +304,7 @@ def nearby(matcher: Matcher) -> list[dict[str, Any]]:
     """Eligible listings for the Harrow referral, and a few excluded ones."""
     body = matcher.shortlist_answer(
         ShortlistRequest.model_validate(referral(limit=40, max_distance_miles=30))
-    ).body
+    ).data()
     assert len(body["shortlist"]) >= 12
     return list(body["shortlist"]) + list(body["excluded_within_radius"][:5])
 

@@ -130,7 +130,7 @@ def shortlist_of(matcher: Matcher, body: dict[str, Any]) -> dict[str, Any]:
                          "start_tolerance_days", "feedback")}  # fmt: skip
     req = ShortlistRequest.model_validate({**keep, "limit": 500, "explain": True,
                                            "explain_limit": 1000})  # fmt: skip
-    out: dict[str, Any] = matcher.shortlist_answer(req).body
+    out: dict[str, Any] = matcher.shortlist_answer(req).data()
     assert out["excluded_within_radius_count"] == len(out["excluded_within_radius"])
     return out
 

@@ -257,8 +257,9 @@ def test_served_bytes_are_the_response_models_own(matcher: Matcher, c: Criteria)
         limit=40, explain_limit=25,
     )  # fmt: skip
     answer = matcher.shortlist_answer(ShortlistRequest.model_validate(body))
-    model = ShortlistResponse.model_validate(answer.body)
+    model = ShortlistResponse.model_validate_json(answer.json())
     assert answer.json() == model.model_dump_json().encode()
+    assert answer.data() == model.model_dump(mode="json")
 
 
 def test_in_area_means_inside_the_placing_authority(matcher: Matcher) -> None:

@@ -23,7 +23,7 @@ real scorer and `ranking._order` itself. `tests/test_feedback.py` re-ranks with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -334,7 +334,7 @@ def ranks_first_exactly(problem: FeeProblem, position: int, fee_pence: int) -> b
         own = list(r.values)
         own[price_at] = columns["price"][i]
         price = priced if i == position else r.price
-        again.append(replace(r, price=price, score=values[i], values=own,
+        again.append(r._replace(price=price, score=values[i], values=own,
                              contributions=contributions[i], tie_break_over=()))  # fmt: skip
     return _order(again, options)[0].bid is b.bid  # `_order` may copy a tie-rule pick
 

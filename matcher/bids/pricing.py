@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from matcher.bids.contract_terms import ContractTerms
 from matcher.vocabulary.catalogue import ServiceUnit
@@ -20,8 +21,7 @@ from matcher.vocabulary.money import round_pence
 HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True, slots=True)
-class Discount:
+class Discount(NamedTuple):
     """One discount applied to the weekly core fee."""
 
     kind: str  # "sibling_group" | "long_placement"
@@ -41,9 +41,12 @@ class ServiceLine:
     cost_pence: int
 
 
-@dataclass(frozen=True, slots=True)
-class PricedBid:
-    """Every figure of a bid's price, in pence."""
+class PricedBid(NamedTuple):
+    """Every figure of a bid's price, in pence.
+
+    Named tuples (this, `Discount`, `RankedBid`): immutable as frozen dataclasses are, and
+    built in half the time; a ranking builds several per bid.
+    """
 
     fee_pence: int
     children: int

@@ -10,9 +10,9 @@ bids that both fully meet needs and score within `epsilon` are ordered cheapest 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,12 +22,12 @@ from matcher.bids.request import Bid
 from matcher.bids.scoring import BidFacts, component_values, scores
 from matcher.bids.weights import ResolvedWeights
 from matcher.match.criteria import Criteria
-from matcher.match.eligibility import reason_bits
+from matcher.match.eligibility import row_facts
 from matcher.match.radius import OriginPoint, geodesic_m
 from matcher.match.request import METRES_PER_MILE
 from matcher.registry.columns import RATINGS
 from matcher.registry.index import RegistryIndex
-from matcher.vocabulary.catalogue import LOT_CODE, Need, needs_from_mask, needs_mask
+from matcher.vocabulary.catalogue import Need, needs_from_mask, needs_mask
 from matcher.vocabulary.money import format_pence, to_pence
 from matcher.vocabulary.reasons import REASON_BIT, BidReason, Reason, reasons_from_bits
 
@@ -38,9 +38,8 @@ SCORE_DECIMALS = 9  # ordering precision: immune to float noise from weight scal
 DEFAULT_TIE_EPSILON = 0.01
 
 
-@dataclass(frozen=True, slots=True)
-class RankedBid:
-    """A valid bid with its price, score and components.
+class RankedBid(NamedTuple):
+    """A valid bid with its price, score and components (a named tuple, like `PricedBid`).
 
     `values` are the components' values and `contributions` their weighted shares of the
     score, both in the order of the weights used. `tie_break_over`, set by `_order`: the bids
@@ -59,6 +58,10 @@ class RankedBid:
     values: list[float]
     contributions: list[float]
     tie_break_over: tuple[str, ...] = ()
+
+    def placed_above(self, passed: tuple[str, ...]) -> RankedBid:
+        """This bid, marked as placed above `passed` by the tie rule."""
+        return self._replace(tie_break_over=passed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +86,7 @@ class RankOptions:
     tie_epsilon: float = DEFAULT_TIE_EPSILON  # RankRequest.tie_epsilon
 
 
-@dataclass(frozen=True, slots=True)
-class _Listing:
+class _Listing(NamedTuple):
     """What validation and scoring read of a bid's listing (looked up once per listing)."""
 
     row: int
@@ -175,11 +177,12 @@ def _listings(index: RegistryIndex, criteria: Criteria, bids: list[Bid]) -> dict
         return {}
     rows = np.fromiter((row for _, row in found), dtype=np.intp, count=len(found))
     origin = OriginPoint.of(criteria.origin.lat, criteria.origin.lon)
+    checked = row_facts(index, rows, criteria)
     facts = zip(
         found,
-        reason_bits(index, rows, criteria).tolist(),
+        checked.bits.tolist(),
         geodesic_m(index, origin, rows).tolist(),
-        index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(rows, criteria.start_date).tolist(),
+        checked.ceiling_pence.tolist(),
         index.in_area(rows, criteria.authority_code).tolist(),
         reg.available_from.take(rows).tolist(),
         strict=True,
@@ -288,7 +291,7 @@ def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
         moved = remaining.pop(pick)
         if pick:
             passed = tuple(r.bid.bid_id for r in remaining[:pick])
-            moved = replace(moved, tie_break_over=passed)
+            moved = moved.placed_above(passed)
         ordered.append(moved)
         scores.pop(pick)
     return ordered

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from matcher.bids.feedback_response import RankedFeedbackOut, RejectedFeedbackOut
 from matcher.bids.ranking import RankedBid, RejectedBid
 from matcher.bids.weights import ResolvedWeights
-from matcher.match.response import RATING_CODES, miles
+from matcher.match.listing_json import RATING_CODES
+from matcher.match.response import miles
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.money import format_pence
 
@@ -209,19 +210,7 @@ def ranked_entries(
     equal entries are built once per answer and shared; the answer is never mutated.
     """
     reg = index.registry
-    built: dict[tuple[str, float], dict[str, float]] = {}
-
-    def component(name: str, weight: float, value: float, contribution: float) -> dict[str, float]:
-        entry = built.get((name, value))
-        if entry is None:
-            entry = {
-                "value": round(value, 6),
-                "weight": weight,
-                "contribution": round(contribution, 6),
-            }
-            built[(name, value)] = entry
-        return entry
-
+    components = _components(ranked, names, weights)
     rows = np.fromiter((r.row for r in ranked), dtype=np.intp, count=len(ranked))
     ratings = reg.rating.take(rows).tolist()
     return [
@@ -238,16 +227,38 @@ def ranked_entries(
             "fully_meets_needs": r.fully_meets_needs,
             "price": price_out(r),
             "score": round(r.score, 6),
-            "components": {
-                name: component(name, weight, value, contribution)
-                for name, weight, value, contribution in zip(
-                    names, weights, r.values, r.contributions, strict=True
-                )
-            },
+            "components": bid_components,
             "tie_break": {"moved_above": list(r.tie_break_over)} if r.tie_break_over else None,
         }
-        for rank, (r, rating) in enumerate(zip(ranked, ratings, strict=True), start=1)
+        for rank, (r, rating, bid_components) in enumerate(
+            zip(ranked, ratings, components, strict=True), start=1
+        )
     ]
+
+
+def _components(
+    ranked: list[RankedBid], names: list[str], weights: list[float]
+) -> list[dict[str, dict[str, float]]]:
+    """Each bid's `components` (`ComponentOut` by name), built a component at a time: an
+    entry is built once per distinct value of its component and shared."""
+    if not names:
+        return [{} for _ in ranked]
+    per_name = []
+    for j, weight in enumerate(weights):
+        built: dict[float, dict[str, float]] = {}
+        entries = []
+        for r in ranked:
+            value = r.values[j]
+            entry = built.get(value)
+            if entry is None:
+                entry = built[value] = {
+                    "value": round(value, 6),
+                    "weight": weight,
+                    "contribution": round(r.contributions[j], 6),
+                }
+            entries.append(entry)
+        per_name.append(entries)
+    return [dict(zip(names, entries, strict=True)) for entries in zip(*per_name, strict=True)]
 
 
 def price_out(r: RankedBid) -> dict[str, Any]:

@@ -6,22 +6,20 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import numpy as np
-import numpy.typing as npt
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 import geodata
 from matcher.match.criteria import Criteria
+from matcher.match.eligibility import row_facts
+from matcher.match.listing_json import listing_json, metres_json, miles_json, money_json
 from matcher.match.request import METRES_PER_MILE
 from matcher.match.shortlist import Hit, ShortlistResult
-from matcher.registry.columns import RATINGS, UNITS, from_ordinal
 from matcher.registry.index import RegistryIndex
-from matcher.vocabulary.catalogue import LOT_CODE, needs_from_mask
-from matcher.vocabulary.money import format_pence
+from matcher.vocabulary.catalogue import needs_from_mask
 from matcher.vocabulary.reasons import REASON_BIT, Reason, reasons_from_bits
 
 _NEEDS_BIT = REASON_BIT[Reason.NEEDS_NOT_MET]
-RATING_CODES = tuple(rating.value for rating in RATINGS)
-UNIT_CODES = tuple(unit.value for unit in UNITS)
 
 
 class _Out(BaseModel):
@@ -140,11 +138,12 @@ def shortlist_body(
     decision: str,
     explain: bool,
 ) -> dict[str, Any]:
-    """The answer as plain JSON-ready data, fields in the order of `ShortlistResponse`.
+    """The answer as JSON-ready data for orjson, fields in the order of `ShortlistResponse`.
 
-    Built column by column for the rows the answer shows (no model per row), so that
-    serialising it with any JSON encoder gives exactly `ShortlistResponse`'s
-    `model_dump_json()` (tested); `build_shortlist_response` validates it into the model.
+    The listings shown are `orjson.Fragment`s (their JSON text, mostly written once per
+    snapshot: no Python object per field), so `orjson.dumps` of it gives exactly
+    `ShortlistResponse`'s `model_dump_json()` (tested); `build_shortlist_response`
+    validates those bytes into the model.
     """
     authority = geodata.authority(criteria.authority_code)
     origin = criteria.origin
@@ -178,127 +177,66 @@ def shortlist_body(
     }
 
 
-def entries(index: RegistryIndex, criteria: Criteria, hits: list[Hit]) -> list[dict[str, Any]]:
-    """The eligible listings as shown to the officer (`ShortlistEntry` fields, in order)."""
+def entries(index: RegistryIndex, criteria: Criteria, hits: list[Hit]) -> list[orjson.Fragment]:
+    """The eligible listings as shown to the officer (`ShortlistEntry` fields, in order),
+    each as its JSON text: the listing's fixed text (`matcher.match.listing_json`) around
+    the referral's own fields (distance, in-area flag, ceiling on the start date)."""
     if not hits:
         return []
-    reg = index.registry
-    rows = np.fromiter((h.row for h in hits), dtype=np.intp, count=len(hits))
-    row_list = rows.tolist()
-    ceilings = index.lot_ceilings[LOT_CODE[criteria.lot]].pence_on(rows, criteria.start_date)
+    row_list = [h.row for h in hits]
+    rows = np.asarray(row_list, dtype=np.intp)
+    ceilings = row_facts(index, rows, criteria).ceiling_pence
     in_area = index.in_area(rows, criteria.authority_code).tolist()
-    kpi = reg.kpi_score.take(rows)
-    kpis = np.where(np.isnan(kpi), -1.0, kpi).tolist()
-    offsets = reg.alerts.offsets
-    alerts = (offsets.take(rows + 1) - offsets.take(rows)).tolist()
-    out = [
-        {
-            "listing_id": hit.listing_id,
-            "provider_id": reg.provider_ids[row],
-            "provider_name": reg.provider_names[row],
-            "name": reg.names[row],
-            "lat": lat,
-            "lon": lon,
-            "distance_miles": miles(hit.distance_m),
-            "distance_m": round(hit.distance_m, 1),
-            "in_area": area,
-            "ceiling_weekly_gbp": format_pence(max(ceiling, 0)),
-            "vacancies": vacancies,
-            "available_from": from_ordinal(available) if available else None,
-            "ofsted_rating": RATING_CODES[rating],
-            "ofsted_urn": reg.ofsted_urn[row],
-            "open_alerts": reg.open_alerts(row) if has_alerts else [],
-            "kpi_score": None if k < 0 else k,
-        }
-        for hit, row, lat, lon, area, ceiling, vacancies, available, rating, has_alerts, k in zip(
-            hits,
-            row_list,
-            reg.lat.take(rows).tolist(),
-            reg.lon.take(rows).tolist(),
-            in_area,
-            ceilings.tolist(),
-            reg.vacancies.take(rows).tolist(),
-            reg.available_from.take(rows).tolist(),
-            reg.rating.take(rows).tolist(),
-            alerts,
-            kpis,
-            strict=True,
+    parts = listing_json(index.registry).entry_parts(row_list)
+    entry = b'{%b,"distance_miles":%b,"distance_m":%b,"in_area":%b,"ceiling_weekly_gbp":%b,%b}'
+    return [
+        orjson.Fragment(
+            entry
+            % (
+                head,
+                miles_json(hit.distance_m),
+                metres_json(hit.distance_m),
+                b"true" if area else b"false",
+                money_json(ceiling if ceiling > 0 else 0),
+                tail,
+            )
+        )
+        for hit, (head, tail), area, ceiling in zip(
+            hits, parts, in_area, ceilings.tolist(), strict=True
         )
     ]
-    # The menu last, as in `ShortlistEntry`; most listings tender none.
-    for entry, menu in zip(out, service_menus(index, rows), strict=True):
-        entry["additional_services"] = menu
-    return out
-
-
-@lru_cache(maxsize=4096)
-def _rate_text(pence: int) -> str:
-    """Menu rates repeat across listings: format each once."""
-    return format_pence(pence)
-
-
-def service_menus(index: RegistryIndex, rows: npt.NDArray[np.intp]) -> list[list[dict[str, str]]]:
-    """Each row's tendered menu as reported (`ServiceRateOut` fields), gathered in one pass."""
-    reg = index.registry
-    offsets = reg.services.offsets
-    starts = offsets.take(rows)
-    counts = offsets.take(rows + 1) - starts
-    total = int(counts.sum())
-    if not total:
-        return [[] for _ in range(len(rows))]
-    ends = np.cumsum(counts)
-    items = np.repeat(starts - (ends - counts), counts) + np.arange(total)
-    codes = reg.svc_code
-    flat = [
-        {"code": codes[k], "unit": UNIT_CODES[unit], "rate_gbp": _rate_text(pence)}
-        for k, unit, pence in zip(
-            items.tolist(),
-            reg.svc_unit.take(items).tolist(),
-            reg.svc_pence.take(items).tolist(),
-            strict=True,
-        )
-    ]
-    bounds = ends.tolist()
-    return [flat[end - n : end] for end, n in zip(bounds, counts.tolist(), strict=True)]
 
 
 def excluded_entries(
     index: RegistryIndex, criteria: Criteria, hits: list[Hit]
-) -> list[dict[str, Any]]:
-    """Excluded listings with all their reasons and the needs they lack (`ExcludedListing`)."""
+) -> list[orjson.Fragment]:
+    """Excluded listings with all their reasons and the needs they lack (`ExcludedListing`),
+    each as its JSON text (the listing's fixed text, then distance, reasons and needs)."""
     if not hits:
         return []
     reg = index.registry
-    rows = np.fromiter((h.row for h in hits), dtype=np.intp, count=len(hits))
-    needs = reg.needs_mask.take(rows).tolist()
+    row_list = [h.row for h in hits]
+    heads = listing_json(reg).excluded_head(row_list)
+    needs = reg.needs_mask.take(np.asarray(row_list, dtype=np.intp)).tolist()
     return [
-        {
-            "listing_id": hit.listing_id,
-            "provider_id": reg.provider_ids[hit.row],
-            "name": reg.names[hit.row],
-            "lat": lat,
-            "lon": lon,
-            "distance_miles": miles(hit.distance_m),
-            "reasons": reasons_from_bits(hit.bits),
-            "missing_needs": needs_from_mask(
-                criteria.needs_mask & ~listing_needs if hit.bits & _NEEDS_BIT else 0
-            ),
-        }
-        for hit, lat, lon, listing_needs in zip(
-            hits, reg.lat.take(rows).tolist(), reg.lon.take(rows).tolist(), needs, strict=True
+        orjson.Fragment(
+            b'{%b,"distance_miles":%b,"reasons":%b,"missing_needs":%b}'
+            % (
+                head,
+                miles_json(hit.distance_m),
+                _reasons_json(hit.bits),
+                _needs_json(criteria.needs_mask & ~listing_needs if hit.bits & _NEEDS_BIT else 0),
+            )
         )
+        for hit, head, listing_needs in zip(hits, heads, needs, strict=True)
     ]
 
 
-def build_shortlist_response(
-    index: RegistryIndex,
-    criteria: Criteria,
-    result: ShortlistResult,
-    referral_id: str,
-    decision: str,
-    explain: bool,
-) -> ShortlistResponse:
-    """The answer as the response model (validated from `shortlist_body`)."""
-    return ShortlistResponse.model_validate(
-        shortlist_body(index, criteria, result, referral_id, decision, explain)
-    )
+@lru_cache(maxsize=4096)
+def _reasons_json(bits: int) -> bytes:
+    return orjson.dumps(reasons_from_bits(bits))
+
+
+@lru_cache(maxsize=4096)
+def _needs_json(mask: int) -> bytes:
+    return orjson.dumps(needs_from_mask(mask))

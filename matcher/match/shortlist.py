@@ -18,6 +18,7 @@ optimisation, never a change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,7 @@ from matcher.match.eligibility import (
     Rows,
     reason_bits,
     required_bits,
+    row_facts,
     whole_registry_counts,
 )
 from matcher.match.radius import (
@@ -50,9 +52,12 @@ WIDEN_BELOW = 5
 WIDEN_FACTORS = (1.5, 2.5)
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A listing shown in an answer: its row, geodesic distance and reason bits."""
+class Hit(NamedTuple):
+    """A listing shown in an answer: its row, geodesic distance and reason bits.
+
+    A named tuple: immutable as a frozen dataclass is, and built in half the time (an
+    answer builds one per listing it shows).
+    """
 
     row: int
     listing_id: str
@@ -100,7 +105,7 @@ def shortlist(
     shown = by_distance(index, top, geo[: len(top)], limit)
     explained = by_distance(index, near, geo[len(top) :], explain_limit)
     explained_rows = np.array([row for _, _, row in explained], dtype=np.intp)
-    explained_bits = reason_bits(index, explained_rows, criteria).tolist() if explained else []
+    explained_bits = row_facts(index, explained_rows, criteria).bits.tolist()
     widened: list[Widened] = []
     if len(rows) < WIDEN_BELOW:
         for factor in WIDEN_FACTORS:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from matcher.bids.contract_terms import ContractTerms, TermsBook, terms_book
+from matcher.bids.fee_search import compile_search
 from matcher.bids.feedback import FEEDBACK_VERSION, FeedbackJob, bid_feedback, prepare
 from matcher.bids.ranking import RankedBid, RankOptions, RejectedBid, rank_bids
 from matcher.bids.request import CompareRequest, RankRequest, WeightChoice
@@ -115,6 +116,7 @@ def load_snapshot(
     index = RegistryIndex.build(registry, policy, backend)
     _ = index.authority_positions
     compile_row_facts(index)
+    compile_search()
     return_freed_memory()  # what building the index allocated for a while
     return Snapshot(index=index, source=source)
 

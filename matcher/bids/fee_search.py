@@ -32,6 +32,7 @@ import numpy.typing as npt
 from matcher.bids.pricing import Pricer
 from matcher.bids.ranking import SCORE_DECIMALS, RankedBid, RankOptions, _order
 from matcher.bids.scoring import scores
+from matcher.registry.jit import kernel
 
 CUT_STEPS = 1000  # a cut of k: the fee times (1000 - k) / 1000, rounded down to the penny
 MAX_CUT = CUT_STEPS - 1
@@ -46,6 +47,7 @@ GRID_CELLS = 16384
 # ordering score (in units of 1e-9) may round the other way, and is re-decided exactly.
 _ROUNDING_MARGIN = 1e-5
 _TIE_MARGIN = 1e-9  # relative: totals closer than this are re-decided exactly
+_SCALE = 10.0**SCORE_DECIMALS  # numpy's round(x, d) is rint(x * 10**d) / 10**d
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -214,88 +216,204 @@ def _highest_cut(fee_pence: int) -> int:
 def _search(m: _Model) -> tuple[I64, Mask]:
     """Smallest cut per row at which the row's bid ranks first (-1: none), coarse to fine,
     and the rows whose final decisions (first at the cut, not first one step less) the
-    float model cannot vouch for.
+    float model cannot vouch for (see `_search_rows`)."""
+    f64, i64 = np.ascontiguousarray, np.ascontiguousarray
+    return _search_rows(
+        f64(m.others_total), f64(m.rest), np.ascontiguousarray(m.meets), f64(m.distance),
+        i64(m.id_rank), i64(m.col), f64(m.per_penny), f64(m.fixed), i64(m.fee), i64(m.low),
+        i64(m.high), f64(m.others_min), f64(m.winner_total), np.ascontiguousarray(
+            m.before_winner), f64(m.price_weight), f64(m.weight_total), f64(m.epsilon),
+        np.ascontiguousarray(m.by_price), GRID_CELLS,
+    )  # fmt: skip
 
-    Each pass evaluates a grid of cuts between the largest cut known not to rank first (lo)
-    and the smallest known to (hi); the first pass checks the largest cut itself.
+
+def compile_search() -> None:
+    """Compile (or load from numba's cache) the search kernel now, on a one-row model, so
+    that no request pays for it (called when a snapshot is loaded)."""
+    one, no = np.ones((1, 1)), np.zeros((1, 1), dtype=bool)
+    flat = np.ones(1)
+    ints = np.ones(1, dtype=np.int64)
+    _search_rows(
+        one, one, no, one, np.zeros((1, 1), dtype=np.int64), ints * 0, flat, flat, ints,
+        ints, ints, flat, flat, no[0], flat, flat, flat, no[0], GRID_CELLS,
+    )  # fmt: skip
+
+
+@kernel
+def _search_rows(
+    others_total: F64,
+    rest: F64,
+    meets: Mask,
+    distance: F64,
+    id_rank: I64,
+    col: I64,
+    per_penny: F64,
+    fixed: F64,
+    fee: I64,
+    low: I64,
+    high: I64,
+    others_min: F64,
+    winner_total: F64,
+    before_winner: Mask,
+    price_weight: F64,
+    weight_total: F64,
+    epsilon: F64,
+    by_price: Mask,
+    grid_cells: int,
+) -> tuple[I64, Mask]:  # pragma: no cover - compiled
+    """The search of `_search`, compiled (the fields of `_Model`, one row per searched bid).
+
+    Each pass evaluates, for every row still open, a grid of cuts between the largest cut
+    known not to rank first (lo) and the smallest known to (hi), up to the first that ranks
+    first; the first pass checks the largest cut itself. The grid's size follows the rows
+    still open, as the vectorised search it replaced did, so the cuts are the same.
     """
-    n = len(m.col)
-    lo = m.low - 1  # known not first: the bid's own fee (or a fee above the ceiling)
-    hi = m.high.copy()
-    possible = m.low <= m.high
-    checked = np.zeros(n, dtype=bool)
-    unsure_hi = np.zeros(n, dtype=bool)
-    unsure_lo = np.zeros(n, dtype=bool)
+    n, cols = others_total.shape
+    lo = low - 1  # known not first: the bid's own fee (or a fee above the ceiling)
+    hi = high.copy()
+    possible = low <= high
+    unsure_hi = np.zeros(n, dtype=np.bool_)
+    unsure_lo = np.zeros(n, dtype=np.bool_)
     active = possible.copy()
-    while active.any():
-        idx = np.flatnonzero(active)
-        k = len(idx)
-        grid = max(2, min(32, GRID_CELLS // max(1, k * m.others_total.shape[1])))
-        span = (hi[idx] - lo[idx])[:, None]
-        ks = lo[idx][:, None] + -(-span * np.arange(1, grid + 1) // grid)  # the last is hi
-        first, unsure = _first(m, idx, ks)
-        found = first.any(axis=1)  # False only when even the largest cut is not enough
-        j = np.where(found, first.argmax(axis=1), grid - 1)
-        at = np.arange(k)
-        possible[idx[~found]] = False
-        hi[idx] = ks[at, j]
-        unsure_hi[idx] = unsure[at, j]
-        moved = found & (j > 0)
-        lo[idx[moved]] = ks[at, j - 1][moved]
-        unsure_lo[idx[moved]] = unsure[at, j - 1][moved]
-        checked[idx] = True
-        active = possible & (hi - lo > 1)
-    cut = np.where(possible, hi, -1)
-    return cut, unsure_hi | (possible & unsure_lo)
+    cuts = np.empty(32, dtype=np.int64)
+    unsures = np.empty(32, dtype=np.bool_)
+    scores = np.empty(cols)
+    rounded = np.empty(cols)
+    open_rows = int(active.sum())
+    while open_rows:
+        grid = max(2, min(32, grid_cells // max(1, open_rows * cols)))
+        for i in range(n):
+            if not active[i]:
+                continue
+            span = hi[i] - lo[i]
+            found = -1
+            for j in range(grid):
+                cut = lo[i] + -((-span * (j + 1)) // grid)  # the last is hi
+                first, unsure = _ranks_first(
+                    i, cut, others_total, rest, meets, distance, id_rank, col, per_penny,
+                    fixed, fee, others_min, winner_total, before_winner, price_weight,
+                    weight_total, epsilon, by_price, scores, rounded,
+                )  # fmt: skip
+                cuts[j] = cut
+                unsures[j] = unsure
+                if first:
+                    found = j
+                    break
+            if found < 0:  # even the largest cut is not enough
+                possible[i] = False
+                hi[i] = cuts[grid - 1]
+                unsure_hi[i] = unsures[grid - 1]
+            else:
+                hi[i] = cuts[found]
+                unsure_hi[i] = unsures[found]
+                if found > 0:
+                    lo[i] = cuts[found - 1]
+                    unsure_lo[i] = unsures[found - 1]
+        open_rows = 0
+        for i in range(n):
+            active[i] = possible[i] and hi[i] - lo[i] > 1
+            open_rows += active[i]
+    out = np.where(possible, hi, -1)
+    return out, unsure_hi | (possible & unsure_lo)
 
 
-def _first(m: _Model, idx: I64, cut: I64) -> tuple[Mask, Mask]:
-    """Whether row idx[i]'s bid ranks first at each cut[i, j], and whether the model is
-    unsure there; arrays (rows, cuts), the bids' columns last."""
-    fee = (m.fee[idx][:, None] * (CUT_STEPS - cut)) // CUT_STEPS
-    own = m.per_penny[idx][:, None] * fee + m.fixed[idx][:, None]
-    others = m.others_total[idx][:, None, :]
-    with np.errstate(invalid="ignore"):
-        close = np.isfinite(others) & (np.abs(others - own[..., None]) <= _TIE_MARGIN * others)
-    unsure = np.asarray(close.any(axis=-1), dtype=bool)
-    # By price: before the first of the others (total, distance, id); they do not change.
-    tw = m.winner_total[idx][:, None]
-    first = (own < tw) | ((own == tw) & m.before_winner[idx][:, None])
-    matched = np.flatnonzero(~m.by_price[idx])
-    if len(matched):  # by best match: rescore with the new cheapest total, pick as `_order`
-        first[matched], edge = _first_by_match(m, idx[matched], own[matched])
-        unsure[matched] |= edge
-    valid = fee >= 1
-    return first & valid, unsure & valid
+@kernel
+def _ranks_first(
+    i: int,
+    cut: int,
+    others_total: F64,
+    rest: F64,
+    meets: Mask,
+    distance: F64,
+    id_rank: I64,
+    col: I64,
+    per_penny: F64,
+    fixed: F64,
+    fee: I64,
+    others_min: F64,
+    winner_total: F64,
+    before_winner: Mask,
+    price_weight: F64,
+    weight_total: F64,
+    epsilon: F64,
+    by_price: Mask,
+    scores: F64,
+    rounded: F64,
+) -> tuple[bool, bool]:  # pragma: no cover - compiled
+    """Whether row i's bid ranks first at `cut`, and whether the model is unsure there.
+
+    By price: before the first of the others (total, distance, id); they do not change. By
+    best match: every bid rescored with the new cheapest total, and the first pick of
+    `ranking._order` (the head by rounded score then price key; if it fully meets needs,
+    the cheapest of the bids that do within epsilon of it). Unsure: this bid's total within
+    1e-9 of another's, or (best match) a score that can be the top or reach the tie window
+    within 1e-5 (of 1e-9) of a rounding boundary of the 9-decimal ordering score.
+    """
+    cols = others_total.shape[1]
+    cut_pence = (fee[i] * (CUT_STEPS - cut)) // CUT_STEPS
+    if cut_pence < 1:
+        return False, False
+    own = per_penny[i] * cut_pence + fixed[i]
+    unsure = False
+    for c in range(cols):
+        other = others_total[i, c]
+        if np.isfinite(other) and abs(other - own) <= _TIE_MARGIN * other:
+            unsure = True
+    if by_price[i]:
+        tw = winner_total[i]
+        return own < tw or (own == tw and before_winner[i]), unsure
+    me = col[i]
+    cheapest = min(others_min[i], own)
+    best = -np.inf
+    for c in range(cols):
+        total = own if c == me else others_total[i, c]
+        value = min(max(cheapest / total, 0.0), 1.0)
+        scores[c] = rest[i, c] + value * price_weight[i] / weight_total[i]
+        rounded[c] = np.rint(scores[c] * _SCALE) / _SCALE  # np.round(x, SCORE_DECIMALS)
+        best = max(best, rounded[c])
+    floor = best - epsilon[i]
+    for c in range(cols):
+        if scores[c] >= floor - 1e-8:
+            scaled = scores[c] * _SCALE
+            if abs(scaled - np.floor(scaled) - 0.5) < _ROUNDING_MARGIN:
+                unsure = True
+    head = -1
+    for c in range(cols):
+        if rounded[c] == best and (head < 0 or _before(i, c, head, me, own, others_total,
+                                                        distance, id_rank)):  # fmt: skip
+            head = c
+    pick = head
+    if meets[i, head]:
+        pick = -1
+        for c in range(cols):
+            if (
+                rounded[c] >= floor
+                and meets[i, c]
+                and (pick < 0 or _before(i, c, pick, me, own, others_total, distance, id_rank))
+            ):
+                pick = c
+    return pick == me, unsure
 
 
-def _first_by_match(m: _Model, idx: I64, own: F64) -> tuple[Mask, Mask]:
-    """`_first` for best-match rows: the first pick of `_order` with the scores again."""
-    cols = m.others_total.shape[1]
-    is_own = (np.arange(cols) == m.col[idx][:, None])[:, None, :]
-    total = np.where(is_own, own[..., None], m.others_total[idx][:, None, :])
-    cheapest = np.minimum(m.others_min[idx][:, None], own)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.clip(cheapest[..., None] / total, 0.0, 1.0)
-    price_weight = m.price_weight[idx][:, None, None]
-    scores = m.rest[idx][:, None, :] + value * price_weight / m.weight_total[idx][:, None, None]
-    rounded = np.round(scores, SCORE_DECIMALS)
-    best = rounded.max(axis=-1)
-    floor = best - m.epsilon[idx][:, None]
-    # Only scores that can be the top or reach the tie window decide the first pick.
-    near_top = scores >= (floor - 1e-8)[..., None]
-    scaled = np.where(near_top, scores, 0.0) * 10.0**SCORE_DECIMALS
-    edge = np.asarray(
-        (np.abs(scaled - np.floor(scaled) - 0.5) < _ROUNDING_MARGIN).any(axis=-1), dtype=bool
-    )
-    distance, id_rank = m.distance[idx][:, None, :], m.id_rank[idx][:, None, :]
-    meets = m.meets[idx][:, None, :]
-    head = _lexmin(total, distance, id_rank, rounded == best[..., None])
-    window = (rounded >= floor[..., None]) & meets
-    head_meets = meets[np.arange(len(idx))[:, None], 0, head]
-    pick = np.where(head_meets, _lexmin(total, distance, id_rank, window), head)
-    first: Mask = pick == m.col[idx][:, None]
-    return first, edge
+@kernel
+def _before(
+    i: int,
+    a: int,
+    b: int,
+    me: int,
+    own: float,
+    others_total: F64,
+    distance: F64,
+    id_rank: I64,
+) -> bool:  # pragma: no cover - compiled
+    """Whether column a comes before column b by (total, distance, id) in row i."""
+    ta = own if a == me else others_total[i, a]
+    tb = own if b == me else others_total[i, b]
+    if ta != tb:
+        return ta < tb
+    if distance[i, a] != distance[i, b]:
+        return bool(distance[i, a] < distance[i, b])
+    return bool(id_rank[i, a] < id_rank[i, b])
 
 
 def _lexmin(total: F64, distance: F64, id_rank: I64, among: Mask) -> I64:

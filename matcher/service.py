@@ -162,11 +162,11 @@ class Matcher:
 
     def rank(self, req: RankRequest, choice: WeightChoice | None = None) -> RankResponse:
         """The bids validated, priced and ordered, as the response model."""
-        return RankResponse.model_validate(self._rank_body(req, choice))
+        return RankResponse.model_validate_json(orjson.dumps(self._rank_body(req, choice)[0]))
 
     def rank_answer(self, req: RankRequest) -> Answer:
         """Validate, price and order the bids (see `matcher.bids.ranking`)."""
-        return Answer(self._rank_body(req, None))
+        return Answer(self._rank_body(req, None)[0])
 
     def feedback_job(self, req: RankRequest, what_if: bool = True) -> FeedbackJob:
         """One referral ranked exactly as `rank` ranks it, with what its feedback needs (the
@@ -206,7 +206,10 @@ class Matcher:
         ranked, rejected = rank_bids(index, criteria, list(req.bids), terms, options)
         return _Ranking(criteria, weights, terms, options, ranked, rejected)
 
-    def _rank_body(self, req: RankRequest, choice: WeightChoice | None) -> dict[str, Any]:
+    def _rank_body(
+        self, req: RankRequest, choice: WeightChoice | None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The rank answer's data, and its ranked bids' ids in rank order."""
         r = self._ranking(req, choice)
         index, weights, terms, options = self.snapshot.index, r.weights, r.terms, r.options
         ranked, rejected = r.ranked, r.rejected
@@ -231,24 +234,25 @@ class Matcher:
             "contract_terms": terms.as_dict(),
             "order_by": options.order_by,
         }
-        return rank_body(index, head, weights, options.tie_epsilon, ranked, rejected, feedback)
+        body = rank_body(index, head, weights, options.tie_epsilon, ranked, rejected, feedback)
+        return body, [bid.bid.bid_id for bid in ranked]
 
     def compare(self, req: CompareRequest) -> CompareResponse:
         """Both rankings, movements and Kendall's tau, as the response model."""
-        return CompareResponse.model_validate(self._compare_body(req))
+        return CompareResponse.model_validate_json(orjson.dumps(self._compare_body(req)))
 
     def compare_answer(self, req: CompareRequest) -> Answer:
         """Rank the same bids under two weight choices; movements and Kendall's tau."""
         return Answer(self._compare_body(req))
 
     def _compare_body(self, req: CompareRequest) -> dict[str, Any]:
-        a = self._rank_body(req.request, req.a)
-        b = self._rank_body(req.request, req.b)
-        rank_b = {r["bid_id"]: r["rank"] for r in b["ranked"]}
+        a, order_a = self._rank_body(req.request, req.a)
+        b, order_b = self._rank_body(req.request, req.b)
+        rank_b = {bid_id: rank for rank, bid_id in enumerate(order_b, start=1)}
         movements = [
-            {"bid_id": r["bid_id"], "rank_a": r["rank"], "rank_b": rank_b[r["bid_id"]],
-             "movement": r["rank"] - rank_b[r["bid_id"]]}
-            for r in a["ranked"]
+            {"bid_id": bid_id, "rank_a": rank, "rank_b": rank_b[bid_id],
+             "movement": rank - rank_b[bid_id]}
+            for rank, bid_id in enumerate(order_a, start=1)
         ]  # fmt: skip
         tau: float | None = None
         if len(movements) >= 2:

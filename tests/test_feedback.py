@@ -91,7 +91,7 @@ def answer(m: Matcher, bids: list[dict[str, Any]], **extra: Any) -> dict[str, An
     """The rank answer for the Harrow referral (boy of 14, emotional and CSE needs)."""
     child = {"age": 14, "gender": "male", "needs": ["emotional_behavioural", "cse_risk"]}
     body = referral(child=child, bids=bids, **extra)
-    out: dict[str, Any] = m.rank_answer(RankRequest.model_validate(body)).body
+    out: dict[str, Any] = m.rank_answer(RankRequest.model_validate(body)).data()
     return out
 
 
@@ -396,7 +396,7 @@ def test_feedback_never_tells_another_bid_s_identity_or_price(
 
 
 def answer_on(m: Matcher, extra: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = m.rank_answer(RankRequest.model_validate(referral(**extra))).body
+    body: dict[str, Any] = m.rank_answer(RankRequest.model_validate(referral(**extra))).data()
     return body
 
 

@@ -63,7 +63,7 @@ def one_at_a_time_bids(matcher: Matcher, bodies: list[dict[str, Any]]) -> dict[s
     for i, body in enumerate(bodies):
         if not body["bids"]:
             continue
-        ans = matcher.rank_answer(RankRequest.model_validate(body)).body
+        ans = matcher.rank_answer(RankRequest.model_validate(body)).data()
         for e in ans["ranked"] + ans["rejected"]:
             t, fb = per[e["listing_id"]], e["feedback"]
             t["bids"] += 1
@@ -119,8 +119,10 @@ def test_bid_counts_equal_rank_one_referral_at_a_time(
     assert market is not None
     assert market.stats.bids == sum(len(b["bids"]) for b in bodies) == answer.bids
     assert market.stats.rejected_by_reason["unknown_listing"] == 1
-    ranked_any = sum(1 for b in bodies if b["bids"] and
-                     matcher.rank_answer(RankRequest.model_validate(b)).body["ranked"])  # fmt: skip
+    ranked_any = sum(
+        1 for b in bodies
+        if b["bids"] and matcher.rank_answer(RankRequest.model_validate(b)).data()["ranked"]
+    )  # fmt: skip
     assert market.referrals_without_valid_bid == N - ranked_any
 
 

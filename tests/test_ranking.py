@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matcher.bids.request import CompareRequest, RankRequest
-from matcher.bids.response import RankResponse
+from matcher.bids.response import CompareResponse, RankResponse
 from matcher.bids.weights import COMPONENTS
 from matcher.match.request import ShortlistRequest
 from matcher.service import Matcher
@@ -310,3 +310,43 @@ def test_tie_epsilon_is_configurable(matcher: Matcher, shortlisted: list[Any]) -
     assert answer.tie_epsilon == 0.0
     scores = [r.score for r in answer.ranked]
     assert scores == sorted(scores, reverse=True)
+
+
+@given(
+    data=st.data(),
+    order_by=st.sampled_from(["price", "best_match"]),
+    feedback=st.booleans(),
+    weeks=st.sampled_from([4, 52, 104]),
+    group=st.sampled_from([1, 2]),
+)
+def test_served_rank_and_compare_bytes_are_the_response_models_own(
+    matcher: Matcher, shortlisted: list[Any], data: st.DataObject, order_by: str,
+    feedback: bool, weeks: int, group: int,
+) -> None:  # fmt: skip
+    """What the adapters send for a rank or compare request (each bid written as text) is
+    byte for byte what the response model, validated from it, serialises: any mix of valid,
+    above-ceiling and duplicate bids, services from the menu, discounts, feedback, ties."""
+    picks = data.draw(st.lists(st.sampled_from(shortlisted), min_size=1, max_size=12))
+    bids = []
+    for i, e in enumerate(picks):
+        fraction = data.draw(st.sampled_from([0.55, 0.8, 0.8, 0.999, 1.0, 1.02]))
+        bid: dict[str, Any] = {
+            "bid_id": f"B{i:03d}", "listing_id": e.listing_id,
+            "weekly_fee_gbp": format_pence(max(1, int(to_pence(e.ceiling_weekly_gbp) * fraction))),
+        }  # fmt: skip
+        if e.additional_services and data.draw(st.booleans()):
+            service = e.additional_services[0]
+            bid["additional_services"] = [{"code": service.code, "units_per_week": 1.5,
+                                           "weeks": data.draw(st.integers(1, 120))}]  # fmt: skip
+        bids.append(bid)
+    body = referral(max_distance_miles=30, bids=bids, order_by=order_by, feedback=feedback,
+                    expected_duration_weeks=weeks, sibling_group_size=group)  # fmt: skip
+    answer = matcher.rank_answer(RankRequest.model_validate(body)).json()
+    assert answer == RankResponse.model_validate_json(answer).model_dump_json().encode()
+    compare = CompareRequest.model_validate(
+        {"request": body, "a": {"profile": "balanced"}, "b": {"profile": "quality_focused"}}
+    )
+    both = matcher.compare_answer(compare).json()
+    model = CompareResponse.model_validate_json(both)
+    assert both == model.model_dump_json().encode()
+    assert [m.rank_a for m in model.movements] == list(range(1, len(model.a.ranked) + 1))

@@ -30,6 +30,7 @@ from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.catalogue import Need, needs_from_mask, needs_mask
 from matcher.vocabulary.money import format_pence, to_pence
 from matcher.vocabulary.reasons import REASON_BIT, BidReason, Reason, reasons_from_bits
+from matcher.vocabulary.rounding import round_each
 
 _LATE_BIT = REASON_BIT[Reason.NOT_AVAILABLE_BY_START_DATE]
 _TOO_FAR_BIT = REASON_BIT[Reason.TOO_FAR]
@@ -270,7 +271,8 @@ def _order(ranked: list[RankedBid], options: RankOptions) -> list[RankedBid]:
 
     if options.order_by == "price":
         return sorted(ranked, key=cheap_key)
-    keyed = sorted(((round(r.score, SCORE_DECIMALS), r) for r in ranked),
+    rounded = round_each([r.score for r in ranked], SCORE_DECIMALS).tolist()
+    keyed = sorted(zip(rounded, ranked, strict=True),
                    key=lambda kr: (-kr[0], *cheap_key(kr[1])))  # fmt: skip
     remaining = [r for _, r in keyed]
     scores = [k for k, _ in keyed]

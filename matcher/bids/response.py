@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
+import numpy.typing as npt
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.bids.feedback_response import RankedFeedbackOut, RejectedFeedbackOut
 from matcher.bids.ranking import RankedBid, RejectedBid
 from matcher.bids.weights import ResolvedWeights
-from matcher.match.listing_json import RATING_CODES
-from matcher.match.response import miles
+from matcher.match.listing_json import RATING_JSON, listing_json
+from matcher.match.request import METRES_PER_MILE
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.money import format_pence
+from matcher.vocabulary.rounding import round_each
 
 
 class _Out(BaseModel):
@@ -175,126 +178,181 @@ def rank_body(
     rejected: list[RejectedBid],
     feedback: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """The answer as plain JSON-ready data, fields in the order of `RankResponse`.
+    """The answer as JSON-ready data for orjson, fields in the order of `RankResponse`.
 
-    `head` holds the fields before `weights` (referral_id ... order_by). Serialised with
-    any JSON encoder it is exactly `RankResponse`'s `model_dump_json()` (tested).
+    `head` holds the fields before `weights` (referral_id ... order_by). The ranked bids
+    are `orjson.Fragment`s (each bid's JSON text, see `ranked_entries`), so `orjson.dumps`
+    of it is exactly `RankResponse`'s `model_dump_json()` (tested).
     `feedback`: each ranked (rank order) and rejected bid's feedback, added last.
     """
     names = list(weights.weights)
     weight_values = [float(w) for w in weights.weights.values()]
-    body = {
+    ranked_notes, rejected_notes = feedback if feedback is not None else (None, None)
+    rejected_entries = [rejected_out(r) for r in rejected]
+    if rejected_notes is not None:
+        for entry, note in zip(rejected_entries, rejected_notes, strict=True):
+            entry["feedback"] = note
+    return {
         **head,
         "weights": {
             "profile": weights.profile,
             "weights": dict(zip(names, weight_values, strict=True)),
         },
         "tie_epsilon": float(tie_epsilon),
-        "ranked": ranked_entries(index, ranked, names, weight_values),
-        "rejected": [rejected_out(r) for r in rejected],
+        "ranked": ranked_entries(index, ranked, names, weight_values, ranked_notes),
+        "rejected": rejected_entries,
     }
-    if feedback is not None:
-        for entries, notes in zip((body["ranked"], body["rejected"]), feedback, strict=True):
-            for entry, note in zip(entries, notes, strict=True):
-                entry["feedback"] = note
-    return body
+
+
+_RANKED = (
+    b'{"rank":%d,"bid_id":%b,"listing_id":%b,%b,"distance_miles":%b,"in_area":%b,'
+    b'"ofsted_rating":%b,"fully_meets_needs":%b,"price":%b,"score":%b,"components":%b,'
+    b'"tie_break":%b%b}'
+)
+_TRUE_FALSE = (b"false", b"true")
 
 
 def ranked_entries(
-    index: RegistryIndex, ranked: list[RankedBid], names: list[str], weights: list[float]
-) -> list[dict[str, Any]]:
-    """The ranked bids as reported (`RankedBidOut` fields, in order), rank 1 first.
+    index: RegistryIndex,
+    ranked: list[RankedBid],
+    names: list[str],
+    weights: list[float],
+    notes: list[dict[str, Any]] | None = None,
+) -> list[orjson.Fragment]:
+    """The ranked bids as reported (`RankedBidOut` fields, in order), rank 1 first, each as
+    its JSON text, with its provider's `notes` (feedback) when given.
 
-    A component's entry depends only on its value (the weight and the weights' total are
-    the request's), and most components take few values (ratings, flags, severities), so
-    equal entries are built once per answer and shared; the answer is never mutated.
+    The listing's own fields are its fixed text (`matcher.match.listing_json`); the
+    answer's floats are rounded all at once (`round_each`) and written by one `orjson.dumps`
+    per column, split at the commas; a bid is then one byte-string format.
     """
-    reg = index.registry
+    if not ranked:
+        return []
+    row_list = [r.row for r in ranked]
+    heads = listing_json(index.registry).bidder_head(row_list)
+    ratings = index.registry.rating.take(np.asarray(row_list, dtype=np.intp)).tolist()
+    distances = _float_texts(round_each([r.distance_m / METRES_PER_MILE for r in ranked], 3))
+    scores = _float_texts(round_each([r.score for r in ranked], 6))
     components = _components(ranked, names, weights)
-    rows = np.fromiter((r.row for r in ranked), dtype=np.intp, count=len(ranked))
-    ratings = reg.rating.take(rows).tolist()
+    feedback = [b""] * len(ranked) if notes is None else [
+        b',"feedback":' + orjson.dumps(note) for note in notes
+    ]  # fmt: skip
     return [
-        {
-            "rank": rank,
-            "bid_id": r.bid.bid_id,
-            "listing_id": r.bid.listing_id,
-            "provider_id": reg.provider_ids[r.row],
-            "provider_name": reg.provider_names[r.row],
-            "listing_name": reg.names[r.row],
-            "distance_miles": miles(r.distance_m),
-            "in_area": r.in_area,
-            "ofsted_rating": RATING_CODES[rating],
-            "fully_meets_needs": r.fully_meets_needs,
-            "price": price_out(r),
-            "score": round(r.score, 6),
-            "components": bid_components,
-            "tie_break": {"moved_above": list(r.tie_break_over)} if r.tie_break_over else None,
-        }
-        for rank, (r, rating, bid_components) in enumerate(
-            zip(ranked, ratings, components, strict=True), start=1
+        orjson.Fragment(
+            _RANKED
+            % (
+                rank,
+                orjson.dumps(r.bid.bid_id),
+                orjson.dumps(r.bid.listing_id),
+                head,
+                distance,
+                _TRUE_FALSE[r.in_area],
+                RATING_JSON[rating],
+                _TRUE_FALSE[r.fully_meets_needs],
+                price_json(r),
+                score,
+                bid_components,
+                orjson.dumps({"moved_above": list(r.tie_break_over)})
+                if r.tie_break_over
+                else b"null",
+                note,
+            )
+        )
+        for rank, (r, head, rating, distance, score, bid_components, note) in enumerate(
+            zip(ranked, heads, ratings, distances, scores, components, feedback, strict=True),
+            start=1,
         )
     ]
 
 
-def _components(
-    ranked: list[RankedBid], names: list[str], weights: list[float]
-) -> list[dict[str, dict[str, float]]]:
-    """Each bid's `components` (`ComponentOut` by name), built a component at a time: an
-    entry is built once per distinct value of its component and shared."""
+def _float_texts(values: npt.NDArray[np.float64]) -> list[bytes]:
+    """Each float's JSON text as orjson writes it (one call for the whole column)."""
+    flat = values.reshape(-1)
+    if not len(flat):
+        return []
+    texts: list[bytes] = orjson.dumps(flat.tolist())[1:-1].split(b",")
+    return texts
+
+
+def _components(ranked: list[RankedBid], names: list[str], weights: list[float]) -> list[bytes]:
+    """Each bid's `components` (`ComponentOut` by name) as JSON text, every value and
+    contribution rounded at once (`round_each`: `round`'s results, without its cost)."""
     if not names:
-        return [{} for _ in ranked]
-    per_name = []
-    for j, weight in enumerate(weights):
-        built: dict[float, dict[str, float]] = {}
-        entries = []
-        for r in ranked:
-            value = r.values[j]
-            entry = built.get(value)
-            if entry is None:
-                entry = built[value] = {
-                    "value": round(value, 6),
-                    "weight": weight,
-                    "contribution": round(r.contributions[j], 6),
-                }
-            entries.append(entry)
-        per_name.append(entries)
-    return [dict(zip(names, entries, strict=True)) for entries in zip(*per_name, strict=True)]
+        return [b"{}"] * len(ranked)
+    n = len(names)
+    keys = [orjson.dumps(name) for name in names]
+    weight_texts = _float_texts(np.asarray(weights, dtype=np.float64))
+    values = _float_texts(round_each([r.values for r in ranked], 6))
+    contributions = _float_texts(round_each([r.contributions for r in ranked], 6))
+    out = []
+    for b in range(len(ranked)):
+        at = b * n
+        out.append(
+            b"{"
+            + b",".join(
+                b'%b:{"value":%b,"weight":%b,"contribution":%b}'
+                % (keys[j], values[at + j], weight_texts[j], contributions[at + j])
+                for j in range(n)
+            )
+            + b"}"
+        )
+    return out
 
 
-def price_out(r: RankedBid) -> dict[str, Any]:
-    """A ranked bid's price (`PriceOut` fields, in order)."""
+_PRICE = (
+    b'{"weekly_fee_gbp":"%b","children":%d,"gross_weekly_core_gbp":"%b","discounts":%b,'
+    b'"net_weekly_core_gbp":"%b","additional_services":%b,"additional_services_total_gbp":"%b",'
+    b'"expected_duration_weeks":%d,"expected_total_cost_gbp":"%b",'
+    b'"average_weekly_cost_gbp":"%b","ceiling_weekly_gbp":"%b","headroom_weekly_gbp":"%b"}'
+)
+
+
+def price_json(r: RankedBid) -> bytes:
+    """A ranked bid's price (`PriceOut` fields, in order) as JSON text: amounts are digits,
+    a point and perhaps a minus sign, never needing escapes."""
     p = r.price
-    return {
-        "weekly_fee_gbp": format_pence(p.fee_pence),
-        "children": p.children,
-        "gross_weekly_core_gbp": format_pence(p.gross_weekly_core_pence),
-        "discounts": [
-            {
-                "kind": d.kind,
-                "percent": str(d.percent),
-                "weekly_amount_gbp": format_pence(d.weekly_pence),
-            }
-            for d in p.discounts
-        ],
-        "net_weekly_core_gbp": format_pence(p.net_weekly_core_pence),
-        "additional_services": [
-            {
-                "code": s.code,
-                "unit": s.unit.value,
-                "rate_gbp": format_pence(s.rate_pence),
-                "units_per_week": str(s.units_per_week),
-                "weeks_charged": s.weeks_charged,
-                "cost_gbp": format_pence(s.cost_pence),
-            }
-            for s in p.services
-        ],
-        "additional_services_total_gbp": format_pence(p.services_total_pence),
-        "expected_duration_weeks": p.expected_duration_weeks,
-        "expected_total_cost_gbp": format_pence(p.expected_total_pence),
-        "average_weekly_cost_gbp": format_pence(p.average_weekly_pence),
-        "ceiling_weekly_gbp": format_pence(r.ceiling_pence),
-        "headroom_weekly_gbp": format_pence(r.ceiling_pence - p.fee_pence),
-    }
+    return _PRICE % (
+        pence_text(p.fee_pence),
+        p.children,
+        pence_text(p.gross_weekly_core_pence),
+        orjson.dumps(
+            [
+                {
+                    "kind": d.kind,
+                    "percent": str(d.percent),
+                    "weekly_amount_gbp": format_pence(d.weekly_pence),
+                }
+                for d in p.discounts
+            ]
+        ),
+        pence_text(p.net_weekly_core_pence),
+        orjson.dumps(
+            [
+                {
+                    "code": s.code,
+                    "unit": s.unit.value,
+                    "rate_gbp": format_pence(s.rate_pence),
+                    "units_per_week": str(s.units_per_week),
+                    "weeks_charged": s.weeks_charged,
+                    "cost_gbp": format_pence(s.cost_pence),
+                }
+                for s in p.services
+            ]
+        ),
+        pence_text(p.services_total_pence),
+        p.expected_duration_weeks,
+        pence_text(p.expected_total_pence),
+        pence_text(p.average_weekly_pence),
+        pence_text(r.ceiling_pence),
+        pence_text(r.ceiling_pence - p.fee_pence),
+    )
+
+
+def pence_text(pence: int) -> bytes:
+    """`format_pence` as bytes."""
+    if pence >= 0:
+        return b"%d.%02d" % divmod(pence, 100)
+    return b"-%d.%02d" % divmod(-pence, 100)
 
 
 def rejected_out(r: RejectedBid) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from matcher.registry.columns import RATINGS, UNITS, Registry, from_ordinal
 from matcher.vocabulary.money import format_pence
 
 RATING_CODES = tuple(rating.value for rating in RATINGS)
+RATING_JSON = tuple(orjson.dumps(code) for code in RATING_CODES)
 UNIT_CODES = tuple(unit.value for unit in UNITS)
 # Rows whose text is kept per snapshot (each ~0.3-0.6 kB): every row of a 100k registry,
 # the busiest tenth of a million-listing one. Past it the cache starts again.
@@ -81,6 +82,7 @@ class ListingJson:
         self.registry = registry
         self._entries = _RowTexts(self._write_entries)
         self._excluded = _RowTexts(self._write_excluded)
+        self._bidders = _RowTexts(self._write_bidders)
 
     def entry_parts(self, rows: list[int]) -> list[tuple[bytes, bytes]]:
         """Per row, a shortlist entry's fixed fields before and after the referral's own
@@ -91,6 +93,11 @@ class ListingJson:
     def excluded_head(self, rows: list[int]) -> list[bytes]:
         """Per row, an excluded listing's fixed fields (`listing_id` ... `lon`)."""
         return self._excluded.of(rows)
+
+    def bidder_head(self, rows: list[int]) -> list[bytes]:
+        """Per row, a ranked bid's fields of its listing (`provider_id`, `provider_name`,
+        `listing_name`)."""
+        return self._bidders.of(rows)
 
     def _write_entries(self, rows: list[int]) -> list[tuple[bytes, bytes]]:
         reg = self.registry
@@ -131,6 +138,19 @@ class ListingJson:
             }
             out.append((_members(head), _members(tail)))
         return out
+
+    def _write_bidders(self, rows: list[int]) -> list[bytes]:
+        reg = self.registry
+        return [
+            _members(
+                {
+                    "provider_id": reg.provider_ids[row],
+                    "provider_name": reg.provider_names[row],
+                    "listing_name": reg.names[row],
+                }
+            )
+            for row in rows
+        ]
 
     def _write_excluded(self, rows: list[int]) -> list[bytes]:
         reg = self.registry

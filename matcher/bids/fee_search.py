@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -217,57 +218,39 @@ def _search(m: _Model) -> tuple[I64, Mask]:
     """Smallest cut per row at which the row's bid ranks first (-1: none), coarse to fine,
     and the rows whose final decisions (first at the cut, not first one step less) the
     float model cannot vouch for (see `_search_rows`)."""
-    f64, i64 = np.ascontiguousarray, np.ascontiguousarray
-    return _search_rows(
-        f64(m.others_total), f64(m.rest), np.ascontiguousarray(m.meets), f64(m.distance),
-        i64(m.id_rank), i64(m.col), f64(m.per_penny), f64(m.fixed), i64(m.fee), i64(m.low),
-        i64(m.high), f64(m.others_min), f64(m.winner_total), np.ascontiguousarray(
-            m.before_winner), f64(m.price_weight), f64(m.weight_total), f64(m.epsilon),
-        np.ascontiguousarray(m.by_price), GRID_CELLS,
-    )  # fmt: skip
+    arrays = tuple(np.ascontiguousarray(getattr(m, name)) for name in _KERNEL_FIELDS)
+    return _search_rows(arrays, GRID_CELLS)
+
+
+# The model's fields in the order the kernels take them (one tuple: numba takes tuples).
+_KERNEL_FIELDS = (
+    "others_total", "rest", "meets", "distance", "id_rank", "col", "per_penny", "fixed", "fee",
+    "low", "high", "others_min", "winner_total", "before_winner", "price_weight",
+    "weight_total", "epsilon", "by_price",
+)  # fmt: skip
 
 
 def compile_search() -> None:
     """Compile (or load from numba's cache) the search kernel now, on a one-row model, so
     that no request pays for it (called when a snapshot is loaded)."""
-    one, no = np.ones((1, 1)), np.zeros((1, 1), dtype=bool)
-    flat = np.ones(1)
-    ints = np.ones(1, dtype=np.int64)
-    _search_rows(
-        one, one, no, one, np.zeros((1, 1), dtype=np.int64), ints * 0, flat, flat, ints,
-        ints, ints, flat, flat, no[0], flat, flat, flat, no[0], GRID_CELLS,
-    )  # fmt: skip
+    square, flat, ints = np.ones((1, 1)), np.ones(1), np.ones(1, dtype=np.int64)
+    no = np.zeros(1, dtype=bool)
+    arrays = (square, square, no[None, :], square, ints[None, :], ints * 0, flat, flat, ints,
+              ints, ints, flat, flat, no, flat, flat, flat, no)  # fmt: skip
+    _search_rows(arrays, GRID_CELLS)
 
 
 @kernel
-def _search_rows(
-    others_total: F64,
-    rest: F64,
-    meets: Mask,
-    distance: F64,
-    id_rank: I64,
-    col: I64,
-    per_penny: F64,
-    fixed: F64,
-    fee: I64,
-    low: I64,
-    high: I64,
-    others_min: F64,
-    winner_total: F64,
-    before_winner: Mask,
-    price_weight: F64,
-    weight_total: F64,
-    epsilon: F64,
-    by_price: Mask,
-    grid_cells: int,
-) -> tuple[I64, Mask]:  # pragma: no cover - compiled
-    """The search of `_search`, compiled (the fields of `_Model`, one row per searched bid).
+def _search_rows(model: Any, grid_cells: int) -> tuple[I64, Mask]:  # pragma: no cover - compiled
+    """The search of `_search`, compiled (`model`: the fields of `_Model` named by
+    `_KERNEL_FIELDS`, one row per searched bid).
 
     Each pass evaluates, for every row still open, a grid of cuts between the largest cut
     known not to rank first (lo) and the smallest known to (hi), up to the first that ranks
     first; the first pass checks the largest cut itself. The grid's size follows the rows
     still open, as the vectorised search it replaced did, so the cuts are the same.
     """
+    others_total, low, high = model[0], model[9], model[10]
     n, cols = others_total.shape
     lo = low - 1  # known not first: the bid's own fee (or a fee above the ceiling)
     hi = high.copy()
@@ -289,11 +272,7 @@ def _search_rows(
             found = -1
             for j in range(grid):
                 cut = lo[i] + -((-span * (j + 1)) // grid)  # the last is hi
-                first, unsure = _ranks_first(
-                    i, cut, others_total, rest, meets, distance, id_rank, col, per_penny,
-                    fixed, fee, others_min, winner_total, before_winner, price_weight,
-                    weight_total, epsilon, by_price, scores, rounded,
-                )  # fmt: skip
+                first, unsure = _ranks_first(i, cut, model, scores, rounded)
                 cuts[j] = cut
                 unsures[j] = unsure
                 if first:
@@ -319,26 +298,7 @@ def _search_rows(
 
 @kernel
 def _ranks_first(
-    i: int,
-    cut: int,
-    others_total: F64,
-    rest: F64,
-    meets: Mask,
-    distance: F64,
-    id_rank: I64,
-    col: I64,
-    per_penny: F64,
-    fixed: F64,
-    fee: I64,
-    others_min: F64,
-    winner_total: F64,
-    before_winner: Mask,
-    price_weight: F64,
-    weight_total: F64,
-    epsilon: F64,
-    by_price: Mask,
-    scores: F64,
-    rounded: F64,
+    i: int, cut: int, model: Any, scores: F64, rounded: F64
 ) -> tuple[bool, bool]:  # pragma: no cover - compiled
     """Whether row i's bid ranks first at `cut`, and whether the model is unsure there.
 
@@ -349,6 +309,9 @@ def _ranks_first(
     1e-9 of another's, or (best match) a score that can be the top or reach the tie window
     within 1e-5 (of 1e-9) of a rounding boundary of the 9-decimal ordering score.
     """
+    (others_total, rest, meets, distance, id_rank, col, per_penny, fixed, fee, _, _,
+     others_min, winner_total, before_winner, price_weight, weight_total, epsilon,
+     by_price) = model  # fmt: skip
     cols = others_total.shape[1]
     cut_pence = (fee[i] * (CUT_STEPS - cut)) // CUT_STEPS
     if cut_pence < 1:

@@ -32,8 +32,9 @@ from matcher.vocabulary.money import format_pence
 RATING_CODES = tuple(rating.value for rating in RATINGS)
 RATING_JSON = tuple(orjson.dumps(code) for code in RATING_CODES)
 UNIT_CODES = tuple(unit.value for unit in UNITS)
-# Rows whose text is kept per snapshot (each ~0.3-0.6 kB): every row of a 100k registry,
-# the busiest tenth of a million-listing one. Past it the cache starts again.
+# Rows whose text is kept per snapshot and kind of text: every row of a 100k registry (all
+# three kinds: 97 MB, tracemalloc), at most a tenth of a million-listing one. Past it the
+# cache starts again.
 MAX_CACHED_ROWS = 131_072
 
 

@@ -16,7 +16,7 @@ an answer used before, so a cold row costs what it did; the cache is bounded
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -227,8 +227,3 @@ def service_menus(reg: Registry, rows: npt.NDArray[np.intp]) -> list[list[dict[s
     ]
     bounds = ends.tolist()
     return [flat[end - n : end] for end, n in zip(bounds, counts.tolist(), strict=True)]
-
-
-def json_list(texts: Sequence[bytes]) -> orjson.Fragment:
-    """Already-written JSON values as one JSON array."""
-    return orjson.Fragment(b"[" + b",".join(texts) + b"]")

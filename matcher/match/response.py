@@ -142,8 +142,8 @@ def shortlist_body(
 
     The listings shown are `orjson.Fragment`s (their JSON text, mostly written once per
     snapshot: no Python object per field), so `orjson.dumps` of it gives exactly
-    `ShortlistResponse`'s `model_dump_json()` (tested); `build_shortlist_response`
-    validates those bytes into the model.
+    `ShortlistResponse`'s `model_dump_json()` (tested); `Matcher.shortlist` validates
+    those bytes into the model.
     """
     authority = geodata.authority(criteria.authority_code)
     origin = criteria.origin

@@ -264,7 +264,9 @@ from pathlib import Path
 from matcher.bids.contract_terms import terms_book
 from matcher.http.state import SnapshotHolder
 from matcher.service import Limits, load_snapshot
-from tests.test_http_helpers import write_registry
+from matcher.bids.request import RankRequest
+from matcher.match.request import ShortlistRequest
+from tests.test_http_helpers import shortlist_body, write_registry
 
 folder = Path(sys.argv[1])
 paths = [folder / "a.json", folder / "b.json", folder / "a.json"]
@@ -274,18 +276,28 @@ loads = iter(paths)
 holder = SnapshotHolder(lambda: load_snapshot(next(loads)), Limits(), terms_book())
 holder.reload()
 first = weakref.ref(holder.require().snapshot)
+registry = weakref.ref(holder.require().snapshot.index.registry)
+# Answer from it first: what answers cache per snapshot (listing texts) must not keep it.
+matcher = holder.require()
+found = matcher.shortlist_answer(ShortlistRequest.model_validate(shortlist_body()))
+bids = [{"bid_id": f"B{i}", "listing_id": e["listing_id"], "weekly_fee_gbp": "1.00"}
+        for i, e in enumerate(found.data()["shortlist"][:3])] or [
+        {"bid_id": "B0", "listing_id": "L-none", "weekly_fee_gbp": "1.00"}]
+matcher.rank_answer(RankRequest.model_validate(shortlist_body(bids=bids))).json()
+del matcher, found
 tracked = {id(o) for o in gc.get_objects()}
 print(gc.get_freeze_count() > 0, id(first()) in tracked, id(first().index) in tracked)
 holder.reload()
 holder.reload()
-print(first() is None)
+print(first() is None, registry() is None)
 """
 
 
 def test_a_swap_freezes_the_serving_snapshot_and_frees_the_old_one(tmp_path: Path) -> None:
     """After a reload the collector no longer walks the serving snapshot (frozen: no
     full-collection pauses over it), and the snapshot it replaced is still freed (unfrozen
-    first). Run in a child: freezing changes the whole process."""
+    first), its registry too although answers cached text of its listings. Run in a child:
+    freezing changes the whole process."""
     out = subprocess.run(
         [sys.executable, "-c", FREEZE_CHECK, str(tmp_path)],
         capture_output=True,
@@ -294,7 +306,7 @@ def test_a_swap_freezes_the_serving_snapshot_and_frees_the_old_one(tmp_path: Pat
         check=True,
         cwd=Path(__file__).parent.parent,
     )
-    assert out.stdout.split() == ["True", "False", "False", "True"], out.stderr
+    assert out.stdout.split() == ["True", "False", "False", "True", "True"], out.stderr
 
 
 def test_request_threads_set_the_threadpool_tokens() -> None:

@@ -40,7 +40,7 @@ MAX_CACHED_ROWS = 131_072
 
 @lru_cache(maxsize=4096)
 def rate_text(pence: int) -> str:
-    """Menu rates and ceilings repeat across listings: format each once."""
+    """Menu rates repeat across listings: format each once."""
     return format_pence(pence)
 
 
@@ -80,7 +80,9 @@ class ListingJson:
     """The fixed JSON text of a registry's listings (see the module docstring)."""
 
     def __init__(self, registry: Registry) -> None:
-        self.registry = registry
+        # Weakly: `listing_json` keeps this in a WeakKeyDictionary keyed by the registry, so
+        # a strong reference here would keep every replaced snapshot alive.
+        self._registry = weakref.ref(registry)
         self._entries = _RowTexts(self._write_entries)
         self._excluded = _RowTexts(self._write_excluded)
         self._bidders = _RowTexts(self._write_bidders)
@@ -99,6 +101,14 @@ class ListingJson:
         """Per row, a ranked bid's fields of its listing (`provider_id`, `provider_name`,
         `listing_name`)."""
         return self._bidders.of(rows)
+
+    @property
+    def registry(self) -> Registry:
+        """The registry these texts are of (alive while an answer is written from it)."""
+        registry = self._registry()
+        if registry is None:  # pragma: no cover - only a caller holding a dead cache
+            raise RuntimeError("the registry of these listing texts is gone")
+        return registry
 
     def _write_entries(self, rows: list[int]) -> list[tuple[bytes, bytes]]:
         reg = self.registry

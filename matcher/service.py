@@ -52,7 +52,8 @@ class Answer:
     The adapters send `json()`; it is byte for byte the response model's
     `model_dump_json()` (tested), without building a model object per listing or bid.
     `body`'s lists keep their lengths and its counts are plain, but a shortlist's listings
-    are already-written JSON (`orjson.Fragment`): read the answer's content with `data()`.
+    and a ranking's ranked bids are already-written JSON (`orjson.Fragment`): read the
+    answer's content with `data()`.
     """
 
     body: dict[str, Any]

@@ -256,63 +256,48 @@ def row_facts(index: RegistryIndex, rows: Rows, criteria: Criteria) -> RowFacts:
 
     `reason_bits` is the definition, a dozen numpy calls whose fixed cost (~70 us for 20
     rows) dwarfs the work at this size; this is the same test written as one loop over the
-    rows (`tests/test_eligibility.py` requires the two to agree on random criteria and
+    rows (`tests/test_kinds.py` requires the two to agree on random criteria and
     rows). The brute-force reference keeps `reason_bits`, so the two stay independent.
     """
-    reg, c = index.registry, criteria
+    c = criteria
     if len(rows) == 0:
         return RowFacts(np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.int64))
-    ceilings = index.lot_ceilings[LOT_CODE[c.lot]]
     excluded = np.zeros(0, dtype=np.intp)
     if c.exclude_listing_ids:
-        found = reg.rows_of(sorted(c.exclude_listing_ids))
+        found = index.registry.rows_of(sorted(c.exclude_listing_ids))
         excluded = np.sort(found[found >= 0])
     bits, pence = _row_facts(
-        np.ascontiguousarray(rows, dtype=np.intp), index.static_bits, reg.dpv, reg.lots_mask,
-        reg.genders_mask, reg.age_min, reg.age_max, reg.needs_mask, reg.max_sibling_group,
-        reg.vacancies, reg.available_from, reg.restricted_until, reg.rating, index.rating_rank,
-        ceilings.offsets, ceilings.lots, ceilings.valid_from, ceilings.valid_to, ceilings.pence,
-        excluded, _FACT_BITS, DPV_CODE[c.dpv], c.lot_bit, c.gender_bit, c.age, c.needs_mask,
+        np.ascontiguousarray(rows, dtype=np.intp), _columns(index, LOT_CODE[c.lot]), excluded,
+        _FACT_BITS, DPV_CODE[c.dpv], c.lot_bit, c.gender_bit, c.age, c.needs_mask,
         c.sibling_group_size, c.start_date, c.min_rating_rank, c.accept_not_yet_inspected,
         LOT_CODE[c.lot], _NYI,
     )  # fmt: skip
     return RowFacts(bits, pence)
 
 
+def _columns(index: RegistryIndex, lot_code: int) -> tuple[Any, ...]:
+    """The columns `_row_facts` reads, in its order (the lot's ceilings among them)."""
+    reg, ceilings = index.registry, index.lot_ceilings[lot_code]
+    return (
+        index.static_bits, reg.dpv, reg.lots_mask, reg.genders_mask, reg.age_min, reg.age_max,
+        reg.needs_mask, reg.max_sibling_group, reg.vacancies, reg.available_from,
+        reg.restricted_until, reg.rating, index.rating_rank, ceilings.offsets, ceilings.lots,
+        ceilings.valid_from, ceilings.valid_to, ceilings.pence,
+    )  # fmt: skip
+
+
 def compile_row_facts(index: RegistryIndex) -> None:
     """Compile (or load from numba's cache) `row_facts`'s kernel for this index's column
     types now, so that no request pays for it (called when a snapshot is loaded)."""
-    reg, ceilings = index.registry, index.lot_ceilings[0]
-    _row_facts(
-        np.zeros(0, dtype=np.intp), index.static_bits, reg.dpv, reg.lots_mask,
-        reg.genders_mask, reg.age_min, reg.age_max, reg.needs_mask, reg.max_sibling_group,
-        reg.vacancies, reg.available_from, reg.restricted_until, reg.rating, index.rating_rank,
-        ceilings.offsets, ceilings.lots, ceilings.valid_from, ceilings.valid_to, ceilings.pence,
-        np.zeros(0, dtype=np.intp), _FACT_BITS, 0, 0, 0, 0, 0, 0, 0, 0, False, 0, _NYI,
-    )  # fmt: skip
+    none = np.zeros(0, dtype=np.intp)
+    scalars = (0, 0, 0, 0, 0, 0, 0, 0, False, 0, _NYI)  # the criteria's, typed as they come
+    _row_facts(none, _columns(index, 0), none, _FACT_BITS, *scalars)
 
 
 @kernel
 def _row_facts(
     rows: Rows,
-    static_bits: Bits,
-    dpv: Any,
-    lots_mask: Any,
-    genders_mask: Any,
-    age_min: Any,
-    age_max: Any,
-    needs_mask: Any,
-    max_group: Any,
-    vacancies: Any,
-    available_from: Any,
-    restricted_until: Any,
-    rating: Any,
-    rating_rank: Any,
-    c_offsets: Any,
-    c_lots: Any,
-    c_from: Any,
-    c_to: Any,
-    c_pence: Any,
+    columns: Any,
     excluded: Rows,
     fact_bits: Bits,
     dpv_code: int,
@@ -328,7 +313,10 @@ def _row_facts(
     nyi: int,
 ) -> tuple[Bits, npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """One pass of every check of `CHECKS` (bit j is `fact_bits[j]`, the bit of
-    `_FACT_REASONS[j]`)."""
+    `_FACT_REASONS[j]`; `columns`: `_columns`, one tuple, as numba takes it)."""
+    (static_bits, dpv, lots_mask, genders_mask, age_min, age_max, needs_mask, max_group,
+     vacancies, available_from, restricted_until, rating, rating_rank, c_offsets, c_lots,
+     c_from, c_to, c_pence) = columns  # fmt: skip
     n = len(rows)
     bits = np.empty(n, dtype=np.uint32)
     pence = np.full(n, -1, dtype=np.int64)

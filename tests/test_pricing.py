@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from matcher.bids.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
 from matcher.bids.pricing import Pricer, price_bid
 from matcher.vocabulary.catalogue import Dpv, ServiceUnit
-from matcher.vocabulary.money import MoneyStr, format_pence, to_pence
+from matcher.vocabulary.money import MoneyStr, format_pence, pence_bytes, to_pence
 
 FOSTERING = DEFAULT_TERMS[Dpv.FOSTERING]
 RESIDENTIAL = DEFAULT_TERMS[Dpv.RESIDENTIAL]
@@ -92,6 +92,12 @@ def test_money_round_trips(text: str, pence: int) -> None:
     """Money strings parse to integer pence and format back with two decimals."""
     assert to_pence(text) == pence
     assert to_pence(format_pence(pence)) == pence
+
+
+@given(pence=st.integers(-(10**12), 10**12))
+def test_money_as_bytes_is_the_same_text(pence: int) -> None:
+    """Answers written as JSON text format amounts as bytes: the same digits."""
+    assert pence_bytes(pence) == format_pence(pence).encode()
 
 
 @given(st.integers(0, 999_999_999), st.sampled_from(["", "0", "5", "05", "50", "99"]))

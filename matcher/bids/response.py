@@ -15,7 +15,7 @@ from matcher.bids.weights import ResolvedWeights
 from matcher.match.listing_json import RATING_JSON, listing_json
 from matcher.match.request import METRES_PER_MILE
 from matcher.registry.index import RegistryIndex
-from matcher.vocabulary.money import format_pence
+from matcher.vocabulary.money import format_pence, pence_bytes
 from matcher.vocabulary.rounding import round_each
 
 
@@ -312,9 +312,9 @@ def price_json(r: RankedBid) -> bytes:
     a point and perhaps a minus sign, never needing escapes."""
     p = r.price
     return _PRICE % (
-        pence_text(p.fee_pence),
+        pence_bytes(p.fee_pence),
         p.children,
-        pence_text(p.gross_weekly_core_pence),
+        pence_bytes(p.gross_weekly_core_pence),
         orjson.dumps(
             [
                 {
@@ -325,7 +325,7 @@ def price_json(r: RankedBid) -> bytes:
                 for d in p.discounts
             ]
         ),
-        pence_text(p.net_weekly_core_pence),
+        pence_bytes(p.net_weekly_core_pence),
         orjson.dumps(
             [
                 {
@@ -339,20 +339,13 @@ def price_json(r: RankedBid) -> bytes:
                 for s in p.services
             ]
         ),
-        pence_text(p.services_total_pence),
+        pence_bytes(p.services_total_pence),
         p.expected_duration_weeks,
-        pence_text(p.expected_total_pence),
-        pence_text(p.average_weekly_pence),
-        pence_text(r.ceiling_pence),
-        pence_text(r.ceiling_pence - p.fee_pence),
+        pence_bytes(p.expected_total_pence),
+        pence_bytes(p.average_weekly_pence),
+        pence_bytes(r.ceiling_pence),
+        pence_bytes(r.ceiling_pence - p.fee_pence),
     )
-
-
-def pence_text(pence: int) -> bytes:
-    """`format_pence` as bytes."""
-    if pence >= 0:
-        return b"%d.%02d" % divmod(pence, 100)
-    return b"-%d.%02d" % divmod(-pence, 100)
 
 
 def rejected_out(r: RejectedBid) -> dict[str, Any]:

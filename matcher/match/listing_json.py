@@ -27,7 +27,7 @@ import orjson
 
 from matcher.match.request import METRES_PER_MILE
 from matcher.registry.columns import RATINGS, UNITS, Registry, from_ordinal
-from matcher.vocabulary.money import format_pence
+from matcher.vocabulary.money import format_pence, pence_bytes
 
 RATING_CODES = tuple(rating.value for rating in RATINGS)
 RATING_JSON = tuple(orjson.dumps(code) for code in RATING_CODES)
@@ -47,7 +47,7 @@ def rate_text(pence: int) -> str:
 @lru_cache(maxsize=4096)
 def money_json(pence: int) -> bytes:
     """A money amount as its JSON string's bytes, quotes included."""
-    return b'"%s"' % format_pence(pence).encode()
+    return b'"%b"' % pence_bytes(pence)
 
 
 @dataclass(eq=False)

@@ -74,3 +74,10 @@ def format_pence(pence: int) -> str:
     if pence >= 0:
         return "%d.%02d" % divmod(pence, 100)  # noqa: UP031
     return "-%d.%02d" % divmod(-pence, 100)  # noqa: UP031
+
+
+def pence_bytes(pence: int) -> bytes:
+    """`format_pence` as ASCII bytes, for answers written as JSON text."""
+    if pence >= 0:
+        return b"%d.%02d" % divmod(pence, 100)
+    return b"-%d.%02d" % divmod(-pence, 100)

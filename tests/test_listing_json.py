@@ -8,24 +8,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matcher.match import listing_json
-from matcher.match.request import ShortlistRequest
-from matcher.match.response import miles
+from matcher.match.request import METRES_PER_MILE, ShortlistRequest
+from matcher.match.response import miles, miles_texts
 from matcher.service import Matcher
+from matcher.vocabulary.rounding import float_texts, round_each
 from tests.conftest import referral
 
 # Geodesic distances on the WGS84 ellipsoid are at most ~20,004 km.
 DISTANCES = st.one_of(
     st.floats(0.0, 2.1e7, allow_nan=False),
     st.integers(0, 21_000_000).map(lambda m: m / 1.0),
-    st.integers(0, 21_000_000).map(lambda m: m * listing_json.METRES_PER_MILE / 1000),
+    st.integers(0, 21_000_000).map(lambda m: m * METRES_PER_MILE / 1000),
     st.integers(0, 10**6).map(lambda m: (m + 0.5) / 10),  # halfway cases of the rounding
 )
 
 
-@given(metres=DISTANCES)
-def test_distances_are_written_as_orjson_writes_the_rounded_floats(metres: float) -> None:
-    assert listing_json.miles_json(metres) == orjson.dumps(miles(metres))
-    assert listing_json.metres_json(metres) == orjson.dumps(round(metres, 1))
+@given(metres=st.lists(DISTANCES, max_size=60))
+def test_distances_are_written_as_orjson_writes_the_rounded_floats(metres: list[float]) -> None:
+    """A column of distances written at once is, value for value, what encoding each
+    rounded float alone gives (miles to 3 decimals, metres to 1)."""
+    assert miles_texts(metres) == [orjson.dumps(miles(m)) for m in metres]
+    assert float_texts(round_each(metres, 1)) == [orjson.dumps(round(m, 1)) for m in metres]
 
 
 def test_answers_are_the_same_when_the_text_cache_starts_again(

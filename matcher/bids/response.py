@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
-import numpy.typing as npt
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,10 +12,10 @@ from matcher.bids.feedback_response import RankedFeedbackOut, RejectedFeedbackOu
 from matcher.bids.ranking import RankedBid, RejectedBid
 from matcher.bids.weights import ResolvedWeights
 from matcher.match.listing_json import RATING_JSON, listing_json
-from matcher.match.request import METRES_PER_MILE
+from matcher.match.response import miles_texts
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.money import format_pence, pence_bytes
-from matcher.vocabulary.rounding import round_each
+from matcher.vocabulary.rounding import float_texts, round_each
 
 
 class _Out(BaseModel):
@@ -231,8 +230,8 @@ def ranked_entries(
     row_list = [r.row for r in ranked]
     heads = listing_json(index.registry).bidder_head(row_list)
     ratings = index.registry.rating.take(np.asarray(row_list, dtype=np.intp)).tolist()
-    distances = _float_texts(round_each([r.distance_m / METRES_PER_MILE for r in ranked], 3))
-    scores = _float_texts(round_each([r.score for r in ranked], 6))
+    distances = miles_texts([r.distance_m for r in ranked])
+    scores = float_texts(round_each([r.score for r in ranked], 6))
     components = _components(ranked, names, weights)
     feedback = [b""] * len(ranked) if notes is None else [
         b',"feedback":' + orjson.dumps(note) for note in notes
@@ -265,15 +264,6 @@ def ranked_entries(
     ]
 
 
-def _float_texts(values: npt.NDArray[np.float64]) -> list[bytes]:
-    """Each float's JSON text as orjson writes it (one call for the whole column)."""
-    flat = values.reshape(-1)
-    if not len(flat):
-        return []
-    texts: list[bytes] = orjson.dumps(flat.tolist())[1:-1].split(b",")
-    return texts
-
-
 def _components(ranked: list[RankedBid], names: list[str], weights: list[float]) -> list[bytes]:
     """Each bid's `components` (`ComponentOut` by name) as JSON text, every value and
     contribution rounded at once (`round_each`: `round`'s results, without its cost)."""
@@ -281,9 +271,9 @@ def _components(ranked: list[RankedBid], names: list[str], weights: list[float])
         return [b"{}"] * len(ranked)
     n = len(names)
     keys = [orjson.dumps(name) for name in names]
-    weight_texts = _float_texts(np.asarray(weights, dtype=np.float64))
-    values = _float_texts(round_each([r.values for r in ranked], 6))
-    contributions = _float_texts(round_each([r.contributions for r in ranked], 6))
+    weight_texts = float_texts(np.asarray(weights, dtype=np.float64))
+    values = float_texts(round_each([r.values for r in ranked], 6))
+    contributions = float_texts(round_each([r.contributions for r in ranked], 6))
     out = []
     for b in range(len(ranked)):
         at = b * n

@@ -25,7 +25,6 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from matcher.match.request import METRES_PER_MILE
 from matcher.registry.columns import RATINGS, UNITS, Registry, from_ordinal
 from matcher.vocabulary.money import format_pence, pence_bytes
 
@@ -180,23 +179,6 @@ class ListingJson:
                 rows, reg.lat.take(at).tolist(), reg.lon.take(at).tolist(), strict=True
             )
         ]
-
-
-def miles_json(metres: float) -> bytes:
-    """`orjson.dumps(miles(metres))`: the distance in miles to 3 decimals, as JSON.
-
-    `%.3f` rounds exactly as `round(x, 3)` does (correctly, half-even on the binary value),
-    and below 1e12 a number with 3 decimals is its float's shortest text, which is what
-    orjson writes: trailing zeros dropped, one kept after the point. About twice as fast as
-    rounding to a float and encoding it (tested equal on random distances).
-    """
-    text = (b"%.3f" % (metres / METRES_PER_MILE)).rstrip(b"0")
-    return text + b"0" if text.endswith(b".") else text
-
-
-def metres_json(metres: float) -> bytes:
-    """`orjson.dumps(round(metres, 1))` (as `miles_json`; one decimal is never stripped)."""
-    return b"%.1f" % metres
 
 
 def _members(fields: dict[str, Any]) -> bytes:

@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 import geodata
 from matcher.match.criteria import Criteria
 from matcher.match.eligibility import row_facts
-from matcher.match.listing_json import listing_json, metres_json, miles_json, money_json
+from matcher.match.listing_json import listing_json, money_json
 from matcher.match.request import METRES_PER_MILE
 from matcher.match.shortlist import Hit, ShortlistResult
 from matcher.registry.index import RegistryIndex
 from matcher.vocabulary.catalogue import needs_from_mask
 from matcher.vocabulary.reasons import REASON_BIT, Reason, reasons_from_bits
+from matcher.vocabulary.rounding import float_texts, round_each
 
 _NEEDS_BIT = REASON_BIT[Reason.NEEDS_NOT_MET]
 
@@ -130,6 +131,12 @@ def miles(metres: float) -> float:
     return round(metres / METRES_PER_MILE, 3)
 
 
+def miles_texts(metres: list[float]) -> list[bytes]:
+    """`miles` of each distance, as the JSON text orjson writes for it (one column at once:
+    `round_each` gives `round`'s floats, `float_texts` their text)."""
+    return float_texts(round_each([m / METRES_PER_MILE for m in metres], 3))
+
+
 def shortlist_body(
     index: RegistryIndex,
     criteria: Criteria,
@@ -188,21 +195,27 @@ def entries(index: RegistryIndex, criteria: Criteria, hits: list[Hit]) -> list[o
     ceilings = row_facts(index, rows, criteria).ceiling_pence
     in_area = index.in_area(rows, criteria.authority_code).tolist()
     parts = listing_json(index.registry).entry_parts(row_list)
+    metres = [h.distance_m for h in hits]
     entry = b'{%b,"distance_miles":%b,"distance_m":%b,"in_area":%b,"ceiling_weekly_gbp":%b,%b}'
     return [
         orjson.Fragment(
             entry
             % (
                 head,
-                miles_json(hit.distance_m),
-                metres_json(hit.distance_m),
+                distance_miles,
+                distance_m,
                 b"true" if area else b"false",
                 money_json(ceiling if ceiling > 0 else 0),
                 tail,
             )
         )
-        for hit, (head, tail), area, ceiling in zip(
-            hits, parts, in_area, ceilings.tolist(), strict=True
+        for (head, tail), distance_miles, distance_m, area, ceiling in zip(
+            parts,
+            miles_texts(metres),
+            float_texts(round_each(metres, 1)),
+            in_area,
+            ceilings.tolist(),
+            strict=True,
         )
     ]
 
@@ -223,12 +236,14 @@ def excluded_entries(
             b'{%b,"distance_miles":%b,"reasons":%b,"missing_needs":%b}'
             % (
                 head,
-                miles_json(hit.distance_m),
+                distance_miles,
                 _reasons_json(hit.bits),
                 _needs_json(criteria.needs_mask & ~listing_needs if hit.bits & _NEEDS_BIT else 0),
             )
         )
-        for hit, head, listing_needs in zip(hits, heads, needs, strict=True)
+        for hit, head, distance_miles, listing_needs in zip(
+            hits, heads, miles_texts([h.distance_m for h in hits]), needs, strict=True
+        )
     ]
 
 

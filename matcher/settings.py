@@ -106,9 +106,10 @@ class Settings(BaseSettings):
         Field(
             ge=1,
             le=64,
-            description="Requests computed at once per worker process (the threadpool's "
-            "tokens); more wait their turn. Matching is CPU work under one interpreter "
-            "lock: 1 is the fastest (measured), more only switch between requests.",
+            description="Large matching requests (bodies above 8 KiB) computed at once per "
+            "worker process (the threadpool's tokens); more wait their turn. Smaller ones "
+            "compute on the event loop. Matching is CPU work under one interpreter lock: 1 "
+            "is the fastest (measured), more only switch between requests.",
         ),
     ] = 1
     watch_registry: bool = Field(default=False, description="Reload when the file changes.")

@@ -324,12 +324,24 @@ def test_request_threads_set_the_threadpool_tokens() -> None:
         assert tokens == threads
 
 
-def test_one_request_computes_at_a_time_and_probes_never_wait(
+def _large_shortlist_body() -> dict[str, Any]:
+    """A shortlist body above the event loop's size limit (padded with excluded ids that
+    name no listing, which change nothing else)."""
+    from matcher.http.routes_match import INLINE_MAX_BODY_BYTES
+
+    ids = [f"NO-SUCH-LISTING-{i:05d}" for i in range(INLINE_MAX_BODY_BYTES // 20)]
+    body = shortlist_body(explain=False, limit=5, exclude_listing_ids=ids)
+    assert len(json.dumps(body)) > INLINE_MAX_BODY_BYTES
+    return body
+
+
+def test_one_large_request_computes_at_a_time_and_probes_never_wait(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """With MATCHER_REQUEST_THREADS=1 two shortlists run one after the other (the second
+    """Bodies above INLINE_MAX_BODY_BYTES compute on the request threads: with
+    MATCHER_REQUEST_THREADS=1 two such shortlists run one after the other (the second
     starts when the first ends), while /healthz and /readyz, served on the event loop,
-    answer at once: a liveness probe never queues behind matching."""
+    answer at once: a liveness probe never queues behind large matching work."""
     from matcher.service import Matcher
 
     real = Matcher.shortlist_answer
@@ -346,7 +358,7 @@ def test_one_request_computes_at_a_time_and_probes_never_wait(
 
     monkeypatch.setattr(Matcher, "shortlist_answer", slow)
     app = create_app(Settings(request_threads=1), snapshot=small_snapshot())
-    body = shortlist_body(explain=False, limit=5)
+    body = _large_shortlist_body()
     with live_server(app) as url, ThreadPoolExecutor(2) as pool:
         posts = [pool.submit(httpx.post, f"{url}/v1/shortlist", json=body, timeout=10)
                  for _ in range(2)]  # fmt: skip
@@ -358,3 +370,52 @@ def test_one_request_computes_at_a_time_and_probes_never_wait(
         assert [p.result().status_code for p in posts] == [200, 200]
     (_, first_end), (second_start, _) = sorted(spans)
     assert second_start >= first_end - 0.01
+
+
+def test_small_requests_compute_on_the_event_loop_and_large_ones_on_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A small shortlist, rank and compare run on the event loop's thread (no hand-off);
+    the same shortlist padded above INLINE_MAX_BODY_BYTES runs on another thread; the
+    small and the padded shortlist list the same listings."""
+    import asyncio
+
+    from matcher.service import Matcher
+
+    on_loop: list[tuple[str, bool]] = []
+
+    def watch(name: str) -> None:
+        real = getattr(Matcher, name)
+
+        def recorded(self: Matcher, req: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append((name, True))
+            except RuntimeError:
+                on_loop.append((name, False))
+            return real(self, req)
+
+        monkeypatch.setattr(Matcher, name, recorded)
+
+    for name in ("shortlist_answer", "rank_answer", "compare_answer"):
+        watch(name)
+    app = create_app(snapshot=small_snapshot())
+    small = shortlist_body(explain=False, limit=5)
+    with TestClient(app) as client:
+        first = client.post("/v1/shortlist", json=small)
+        assert first.status_code == 200, first.text
+        listing = first.json()["shortlist"][0]["listing_id"]
+        bids = [{"bid_id": "b1", "listing_id": listing, "weekly_fee_gbp": "1000.00"}]
+        ranked = client.post("/v1/rank", json={**small, "bids": bids})
+        assert ranked.status_code == 200, ranked.text
+        pair = {"request": {**small, "bids": bids},
+                "a": {"profile": "cost_focused"}, "b": {"profile": "balanced"}}  # fmt: skip
+        compared = client.post("/v1/rank/compare", json=pair)
+        assert compared.status_code == 200, compared.text
+        padded = client.post("/v1/shortlist", json=_large_shortlist_body())
+        assert padded.status_code == 200, padded.text
+    assert on_loop == [("shortlist_answer", True), ("rank_answer", True),
+                       ("compare_answer", True), ("shortlist_answer", False)]  # fmt: skip
+    assert [e["listing_id"] for e in padded.json()["shortlist"]] == [
+        e["listing_id"] for e in first.json()["shortlist"]
+    ]

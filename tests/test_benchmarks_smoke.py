@@ -181,6 +181,20 @@ def test_feedback_harness_runs_at_toy_size(tmp_path: Path) -> None:
     assert doc["market_input"]["requests"] == 12 and doc["market"]["providers"] > 0
 
 
+def test_asgi_attribution_times_every_variant_of_both_paths(tmp_path: Path) -> None:
+    """`python -m benchmarks asgi`: every variant answers 200 (the harness exits otherwise)
+    and gets a p50, for both paths."""
+    out = tmp_path / "asgi.json"
+    _run("asgi", "--passes", "1", "--referrals", "3", "--out", str(out), timeout=180)
+    results = _json(out)["results"]
+    variants = {"bare_def", "bare_async", "matcher", "matcher_threaded",
+                "matcher_no_access_log", "matcher_no_middleware", "compute"}  # fmt: skip
+    assert set(results) == {"/v1/shortlist", "/v1/rank"}
+    for path in results.values():
+        assert set(path) == variants
+        assert all(v["count"] == 3 and v["p50_us"] > 0 for v in path.values())
+
+
 @pytest.mark.slow
 def test_load_suite_reports_both_workers_and_memory(tmp_path: Path) -> None:
     """One toy size: a first and a second worker, each with times, RSS and memory split."""

@@ -1,8 +1,9 @@
 """Request dependencies: the Matcher serving now, the raw body, the app's metrics.
 
 All are `async def`: they only read a reference or await the body, so they stay on the event
-loop; the CPU work (parsing, matching, serialising) is in the routes' plain `def` handlers,
-which FastAPI runs in its threadpool.
+loop. The matching routes await `raw_body` and `current_matcher` themselves
+(`routes_match.compute`, which also decides whether the CPU work runs on the loop or a
+request thread); the other routes take them as FastAPI dependencies.
 """
 
 from __future__ import annotations

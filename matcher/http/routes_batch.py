@@ -4,8 +4,8 @@ like routes_match).
 Both answer with the response model's own `model_dump_json()`, so an HTTP answer is byte for
 byte what `matcher allocate FILE` prints, and the OpenAPI document carries the typed schema.
 Their bodies are parsed on asyncio's own threads at normal priority (not on the request
-threads large matching requests wait for, `MATCHER_REQUEST_THREADS`); their work then runs on the
-batch threads at low CPU priority (`matcher.http.batch_threads`).
+threads large matching requests wait for, `MATCHER_REQUEST_THREADS`); their work then runs
+on the batch threads at low CPU priority (`matcher.http.batch_threads`).
 """
 
 from __future__ import annotations

@@ -42,9 +42,9 @@ _ERRORS = error_responses(401, 403, 413, 415, 422, 503)
 # Bodies up to this size compute on the event loop, so a probe waits at most one of them.
 # A ranking this size holds ~120 bids: 44 ms at worst with feedback at 100k listings (a
 # comparison ranks twice). A shortlist is bounded by its limits: 26 ms at worst at 1M
-# listings, limit 500, explain_limit 1000. Measured 2026-12-03 at 64 connections, 1 worker,
-# 5,000 listings: /v1/shortlist 362 -> 617 req/s against every request on a thread
-# (`benchmarks/README.md`).
+# listings, limit 500, explain_limit 1000. Against every request on a thread (A/B on
+# 2026-12-03, 64 connections, 1 worker, 5,000 listings): /v1/shortlist 267-431 -> 477-478
+# req/s, /v1/rank 142-173 -> 198-228 (README "Performance", `python -m benchmarks asgi`).
 INLINE_MAX_BODY_BYTES = 8192
 
 

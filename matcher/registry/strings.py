@@ -367,9 +367,13 @@ class StrColumnBuilder:
         if table is None:
             self._packed.append(PackedStrings.pack(strings))
             return
-        codes = [table.setdefault(s, len(table)) for s in strings]
+        # New strings get the next codes in order of first appearance; then every string's
+        # code in one C-level pass (a per-string setdefault in Python took ~1.3x as long).
+        for distinct in dict.fromkeys(strings):
+            table.setdefault(distinct, len(table))
         if len(table) <= MAX_CODED:
-            self._coded.append(np.array(codes, dtype=np.uint32))
+            codes = map(table.__getitem__, strings)
+            self._coded.append(np.fromiter(codes, dtype=np.uint32, count=len(strings)))
             return
         # Too many distinct strings to be worth coding: pack what came so far.
         values = list(table)

@@ -135,8 +135,9 @@ def access_log_to_devnull() -> Iterator[None]:
             sys.stderr = real
         try:
             yield
-        finally:
-            logging.getLogger("matcher").handlers.clear()
+        finally:  # every logger the config gave a handler on the stream closed next
+            for name in ("matcher", "uvicorn", "uvicorn.error"):
+                logging.getLogger(name).handlers.clear()
 
 
 @contextlib.contextmanager

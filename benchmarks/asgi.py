@@ -34,6 +34,7 @@ import json
 import logging
 import logging.config
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -125,8 +126,6 @@ async def call(app: ASGIApp, path: str, body: bytes) -> int:
 def access_log_to_devnull() -> Iterator[None]:
     """`matcher serve`'s logging config, its stream /dev/null (the cost of the JSON line is
     in, the terminal's is not)."""
-    import sys
-
     with open(os.devnull, "w", encoding="utf-8") as null:
         real, sys.stderr = sys.stderr, null
         try:

@@ -425,6 +425,41 @@ def test_a_file_loads_as_parsing_it_whole_would(
     )
 
 
+def _gzip_shapes(text: bytes) -> dict[str, bytes]:
+    """Gzip files made unusually (or broken) around a snapshot's JSON `text`."""
+    whole = gzip.compress(text, mtime=0)
+    half = len(text) // 2
+    wrong_size = whole[:-4] + (len(text) + 1).to_bytes(4, "little")
+    return {
+        "one-member.json.gz": whole,
+        "two-members.json.gz": gzip.compress(text[:half], mtime=0)
+        + gzip.compress(text[half:], mtime=0),
+        "repeated-member.json.gz": whole + whole,
+        "trailing-zeros.json.gz": whole + bytes(16),
+        "trailing-garbage.json.gz": whole + b"garbage",
+        "truncated.json.gz": whole[: len(whole) // 2],
+        "no-trailer.json.gz": whole[:-8],
+        "wrong-size-trailer.json.gz": wrong_size,
+        "wrong-crc.json.gz": whole[:-8] + bytes(4) + whole[-4:],
+        "empty-member.json.gz": gzip.compress(b"", mtime=0),
+    }
+
+
+@pytest.mark.parametrize("name", list(_gzip_shapes(b"{}")))
+def test_a_gzip_file_loads_as_gzip_decompress_would(
+    document: dict[str, Any], tmp_path: Path, name: str
+) -> None:
+    """Members, trailers and what follows them are read as the reference path reads them
+    (`gzip.decompress` of the whole file): the fast path's inflate never accepts less or
+    more than that, or a different text."""
+    path = tmp_path / name
+    path.write_bytes(_gzip_shapes(json.dumps(document).encode())[name])
+    assert_same_outcome(
+        lambda: load_registry(path),
+        lambda: registry_from_document(read_document(path), str(path), fast=False),
+    )
+
+
 def test_a_plain_snapshot_never_takes_the_pydantic_path(
     small: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

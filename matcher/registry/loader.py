@@ -31,11 +31,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
 import numpy.typing as npt
+from isal import isal_zlib
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 import geodata
@@ -76,7 +77,6 @@ log = logging.getLogger("matcher.registry")
 
 MAX_REPORTED_ERRORS = 200
 CHUNK_LISTINGS = 4096  # listings decoded and checked together (a few MB of objects)
-_INFLATE_STEP = 1 << 22  # compressed bytes inflated per step
 _LISTING = TypeAdapter(Listing)
 
 
@@ -205,29 +205,31 @@ def _load_source(path: Path, raw: bytes | None) -> Registry:
     return validation.finish(document)
 
 
-def _inflated(data: bytes) -> bytearray:
-    """The content of one gzip member, inflated into a buffer of the size its trailer gives
-    (a growing output would briefly need twice the memory), or _Unusual."""
+# isal's stubs declare `error` as an instance: it is the exception class (IsalError).
+_ISAL_ERROR = cast(type[Exception], isal_zlib.error)
+
+
+def _inflated(data: bytes) -> bytes:
+    """The content of one gzip member, or _Unusual.
+
+    ISA-L's inflate (python-isal) writes the whole member into one output buffer that grows
+    in place; zlib's `decompressobj` would join its output blocks at the end (briefly twice
+    the memory), and zlib's one-shot `decompress` stops silently at the end of the first
+    member. A file whose trailer gives another size, or with data after the first member,
+    takes the reference path (`read_document`), as does anything ISA-L refuses.
+    """
     if data[:2] != b"\x1f\x8b":
         raise _Unusual("not gzip")
-    inflate = zlib.decompressobj(wbits=31)
+    inflate = isal_zlib.decompressobj(wbits=31)
     # The trailer holds the size mod 2**32; deflate never inflates beyond ~1032x.
     size = min(int.from_bytes(data[-4:], "little"), 1032 * len(data))
-    out = bytearray(size)
-    pos = 0
-    view = memoryview(data)
     try:
-        for start in range(0, len(data), _INFLATE_STEP):
-            piece = inflate.decompress(view[start : start + _INFLATE_STEP])
-            out[pos : pos + len(piece)] = piece  # grows the buffer if the trailer was short
-            pos += len(piece)
-            if inflate.unused_data:
-                raise _Unusual("data after the first gzip member")
-    except zlib.error as exc:
+        out = inflate.decompress(data, size + 1)  # one byte more than the trailer's size
+    except _ISAL_ERROR as exc:
         raise _Unusual(str(exc)) from None
-    finally:
-        view.release()
-    if not inflate.eof or pos != len(out):
+    if inflate.unused_data:
+        raise _Unusual("data after the first gzip member")
+    if not inflate.eof or len(out) != size:
         raise _Unusual("truncated gzip data, or a size the trailer does not give")
     return out
 

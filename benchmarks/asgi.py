@@ -18,9 +18,10 @@ referrals) and `/v1/rank` (the same with ~50 bids each):
 - `matcher_no_access_log`: the access logger off (the middleware still runs);
 - `matcher_no_middleware`: without the access and body-limit middleware;
 - `compute`: parse, match and encode alone (what the handler calls), no app at all.
-The variants take turns request by request (each body goes through every variant, then the
-next body), `--passes` times over the bodies after one untimed pass, so a noisy moment on a
-shared machine falls on all of them alike; p50 and p95 of each. No network: add uvicorn's HTTP/1.1
+The variants take turns request by request (each body goes through every variant, in an
+order shuffled per body, `stats.turns`, then `compute`; then the next body),
+`--passes` times over the bodies after one untimed pass, so a noisy moment on a shared
+machine falls on all of them alike; p50 and p95 of each. No network: add uvicorn's HTTP/1.1
 parsing and the socket for the served figures (`python -m benchmarks http`).
 """
 
@@ -47,7 +48,7 @@ from benchmarks.http import bare_app
 from benchmarks.http.__main__ import rank_bodies
 from benchmarks.referrals import referral_bodies
 from benchmarks.report import asgi_section
-from benchmarks.stats import machine, summary_us
+from benchmarks.stats import machine, summary_us, turns
 from matcher.bids.request import RankRequest
 from matcher.boundary import parse_body
 from matcher.http import routes_match
@@ -196,9 +197,10 @@ async def measure(passes: int, n_referrals: int) -> dict[str, Any]:
             for path in PATHS:
                 work = _compute(matcher, path)
                 samples: dict[str, list[int]] = {name: [] for name in [*apps, "compute"]}
-                for warm_up in (True, *([False] * passes)):
-                    for body in bodies[path]:
-                        for name, (app, around) in apps.items():
+                for step, warm_up in enumerate((True, *([False] * passes))):
+                    for i, body in enumerate(bodies[path]):
+                        for name in turns(list(apps), step * len(bodies[path]) + i):
+                            app, around = apps[name]
                             with around():
                                 t0 = clock()
                                 status = await call(app, path, body)

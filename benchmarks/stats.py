@@ -57,6 +57,21 @@ def time_calls(
     return out
 
 
+def turns(names: Sequence[str], step: int) -> list[str]:
+    """Contenders timed in turn, in the order they run at `step`: a permutation seeded by
+    `step`, so across steps each runs first, and after each other one, about equally often.
+
+    A fixed order, even rotated, gives each contender the same predecessor: in the PostGIS
+    suite the matcher's explain-20 call always ran right after its explain-0 call on the
+    same referral (caches warm with the same rows) and explain-0 right after PostGIS, so
+    explain-0, which does less work, measured 10-30% slower at 10k-1M listings (in 5 of
+    the 6 committed runs, and again with the order rotated: 963 against 789 us at 100k),
+    while in-process alone it is the faster of the two (445 against 614 us).
+    """
+    order = np.random.default_rng(step).permutation(len(names))
+    return [names[i] for i in order.tolist()]
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident set size so far (Linux reports KiB)."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024

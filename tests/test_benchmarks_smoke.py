@@ -6,10 +6,12 @@ packages, so only its SQL builder is checked, without a server.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 from benchmarks.postgis import sql
 from benchmarks.referrals import referral_bodies
 from benchmarks.report import write_report
+from benchmarks.stats import turns
 from matcher.match.request import ShortlistRequest, resolve_criteria
 from matcher.registry.demo import generate
 from matcher.registry.index import RegistryIndex
@@ -169,6 +172,19 @@ def test_postgis_sql_names_only_parameters_it_is_given() -> None:
     assert len(rows) == 200
     assert {len(r) for r in rows} == {len(sql.LISTING_COLUMNS)}
     assert rows[0][-2].startswith("SRID=4326;POINT(") and rows[0][-1].startswith("SRID=27700;")
+
+
+def test_contenders_take_turns_in_varied_orders() -> None:
+    """Every order holds each contender once; over many steps each runs first, and right
+    after each other contender, about equally often; the same step gives the same order."""
+    names = ["matcher_0", "matcher_20", "pg_a", "pg_b", "pg_c", "pg_d"]
+    orders = [turns(names, step) for step in range(1200)]
+    assert all(sorted(order) == sorted(names) for order in orders)
+    first = Counter(order[0] for order in orders)
+    assert set(first) == set(names) and min(first.values()) > 1200 / 6 * 0.7
+    follows = Counter(pair for order in orders for pair in itertools.pairwise(order))
+    assert len(follows) == 30 and min(follows.values()) > 1200 * 5 / 30 * 0.7
+    assert turns(names, 7) == orders[7]
 
 
 def test_feedback_harness_runs_at_toy_size(tmp_path: Path) -> None:

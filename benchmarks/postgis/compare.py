@@ -4,7 +4,8 @@ Per size: load the seeded registry into PostGIS (COPY, GiST indexes, CLUSTER, AN
 step timed), check for every referral that both return the same eligible listings in the
 same order with distances within 1 m (and the same within-radius count), then time both in
 the same process, interleaved referral by referral: the matcher's `shortlist` and PostGIS
-prepared statements (psycopg 3, client-side wall time including the fetch).
+prepared statements (psycopg 3, client-side wall time including the fetch), in an order
+shuffled per referral and round (`benchmarks.stats.turns`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import psycopg
 from benchmarks.postgis import sql
 from benchmarks.postgis.cluster import log
 from benchmarks.referrals import referral_bodies
-from benchmarks.stats import summary_us
+from benchmarks.stats import summary_us, turns
 from matcher.match.criteria import Criteria
 from matcher.match.request import ShortlistRequest, resolve_criteria
 from matcher.match.shortlist import shortlist
@@ -173,6 +174,7 @@ def timing(
     for mode in PLAN_MODES:
         for variant in sql.RADIUS:
             contenders[f"postgis_{variant}_{mode}"] = (variant, mode)
+    names = list(contenders)
     samples: dict[str, list[int]] = {k: [] for k in contenders}
     cursors: dict[str, psycopg.Cursor[Any]] = {}
     conns: list[psycopg.Connection[Any]] = []
@@ -194,7 +196,8 @@ def timing(
             if rnd > rounds:
                 break
             for i in range(len(cases)):
-                for name, spec in contenders.items():
+                for name in turns(names, rnd * len(cases) + i):
+                    spec = contenders[name]
                     t0 = time.perf_counter_ns()
                     if isinstance(spec, tuple):
                         cur = cursors[name]

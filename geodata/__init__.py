@@ -19,7 +19,7 @@ from geodata.errors import (
 )
 from geodata.locate import locate
 from geodata.postcodes import Outcode, outcode
-from geodata.projection import METRES_PER_MILE, distance_m, to_bng, to_wgs84
+from geodata.projection import METRES_PER_MILE, distance_m, distances_from, to_bng, to_wgs84
 
 __all__ = [
     "METRES_PER_MILE",
@@ -37,6 +37,7 @@ __all__ = [
     "check_in_great_britain",
     "check_in_great_britain_v",
     "distance_m",
+    "distances_from",
     "in_authority",
     "locate",
     "outcode",

@@ -168,3 +168,24 @@ def distance_m(
     )  # fmt: skip
     _, _, dist = _geod().inv(o1, a1, o2, a2)
     return np.asarray(dist, dtype=np.float64).reshape(shape)
+
+
+def distances_from(lat: float, lon: float, lats: FloatArray, lons: FloatArray) -> FloatArray:
+    """Geodesic distances (m) on the WGS84 ellipsoid from one point to each of many.
+
+    The same numbers as `distance_m(lat, lon, lats, lons)` (tested), for the one shape the
+    matcher asks for on every request: the point's coordinates repeated with `np.full`,
+    the others copied once, and pyproj writing into those copies (`inplace`) instead of
+    allocating its own. `distance_m`'s broadcasting costs ~15-20 us a call, half the cost
+    of measuring the ~30 listings a shortlist shows.
+    """
+    n = len(lats)
+    _, _, dist = _geod().inv(
+        np.full(n, lon, dtype=np.float64),
+        np.full(n, lat, dtype=np.float64),
+        np.array(lons, dtype=np.float64),
+        np.array(lats, dtype=np.float64),
+        inplace=True,
+        return_back_azimuth=False,
+    )
+    return np.asarray(dist, dtype=np.float64)

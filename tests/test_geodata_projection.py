@@ -91,6 +91,22 @@ def test_distance_broadcasts() -> None:
 
 
 @settings(max_examples=200, deadline=None)
+@given(lats, lons, st.lists(st.tuples(lats, lons), max_size=40))
+def test_distances_from_one_point_are_distance_m_exactly(
+    lat: float, lon: float, points: list[tuple[float, float]]
+) -> None:
+    """The one-origin fast path gives `distance_m`'s numbers bit for bit, and leaves its
+    inputs as they were (pyproj writes into copies)."""
+    to_lat = np.array([p[0] for p in points], dtype=np.float64)
+    to_lon = np.array([p[1] for p in points], dtype=np.float64)
+    before = (to_lat.copy(), to_lon.copy())
+    fast = geodata.distances_from(lat, lon, to_lat, to_lon)
+    assert fast.dtype == np.float64 and fast.shape == (len(points),)
+    assert np.array_equal(fast, geodata.distance_m(lat, lon, to_lat, to_lon))
+    assert np.array_equal(to_lat, before[0]) and np.array_equal(to_lon, before[1])
+
+
+@settings(max_examples=200, deadline=None)
 @given(lats, lons, lats, lons)
 def test_distance_is_symmetric(lat1: float, lon1: float, lat2: float, lon2: float) -> None:
     """d(a, b) == d(b, a)."""

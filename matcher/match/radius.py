@@ -151,9 +151,7 @@ def geodesic_m(index: RegistryIndex, origin: OriginPoint, rows: Rows) -> F64:
     if len(rows) == 0:
         return np.empty(0, dtype=np.float64)
     reg = index.registry
-    return np.asarray(
-        geodata.distance_m(origin.lat, origin.lon, reg.lat[rows], reg.lon[rows]), dtype=np.float64
-    )
+    return geodata.distances_from(origin.lat, origin.lon, reg.lat[rows], reg.lon[rows])
 
 
 def nearest(

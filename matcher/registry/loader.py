@@ -212,11 +212,14 @@ _ISAL_ERROR = cast(type[Exception], isal_zlib.error)
 def _inflated(data: bytes) -> bytes:
     """The content of one gzip member, or _Unusual.
 
-    ISA-L's inflate (python-isal) writes the whole member into one output buffer that grows
-    in place; zlib's `decompressobj` would join its output blocks at the end (briefly twice
-    the memory), and zlib's one-shot `decompress` stops silently at the end of the first
-    member. A file whose trailer gives another size, or with data after the first member,
-    takes the reference path (`read_document`), as does anything ISA-L refuses.
+    One call to ISA-L's inflate (python-isal), its output capped one byte past the size the
+    trailer gives. Measured on a million listings (904 MB of text): 1.0-1.2 s with the
+    process's peak at the text's size once, where zlib into a preallocated buffer, a step
+    at a time, took ~4 s (each step's output was built and then copied); zlib's
+    `decompressobj` in one call holds the text twice at its end, and its one-shot
+    `decompress` stops silently at the end of the first member. A file whose trailer gives
+    another size, or with data after the first member, takes the reference path
+    (`read_document`), as does anything ISA-L refuses.
     """
     if data[:2] != b"\x1f\x8b":
         raise _Unusual("not gzip")

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import numpy as np
+
 from matcher.bids.contract_terms import ContractTerms
 from matcher.bids.fee_search import CUT_STEPS, FeeCut, FeeProblem, cut_for_fee, search_cuts
 from matcher.bids.pricing import Pricer
@@ -38,6 +40,7 @@ from matcher.vocabulary.catalogue import needs_mask
 from matcher.vocabulary.feedback_codes import LostOn, Outcome
 from matcher.vocabulary.money import format_pence, to_pence
 from matcher.vocabulary.reasons import BidReason
+from matcher.vocabulary.rounding import round_each
 
 FEEDBACK_VERSION = "feedback-1"  # in decision_id: a change of the feedback changes the id
 VALUE_DECIMALS = 3
@@ -62,6 +65,10 @@ class FeedbackJob:
     rejected: list[RejectedBid]
     problems: list[FeeProblem]
     at_ceiling: dict[int, tuple[int, int, int]]
+    # Per ranked bid, per component (weights' order), rounded to VALUE_DECIMALS: its
+    # contribution minus the winner's, and its value (`rounded_components`).
+    gaps: list[list[float]]
+    values: list[list[float]]
 
 
 def prepare(
@@ -92,7 +99,24 @@ def prepare(
             continue
         at_ceiling[i] = (len(problems), pos + 1, len(again))
         problems.append(FeeProblem(again, options, pricer, [(pos, fee, cut_for_fee(fee, ceiling))]))
-    return FeedbackJob(index, criteria, options, ranked, rejected, problems, at_ceiling)
+    gaps, values = rounded_components(ranked)
+    return FeedbackJob(
+        index, criteria, options, ranked, rejected, problems, at_ceiling, gaps, values
+    )
+
+
+def rounded_components(ranked: list[RankedBid]) -> tuple[list[list[float]], list[list[float]]]:
+    """Per ranked bid, each component's contribution gap to the winner (rank 1) and its
+    value, both rounded to VALUE_DECIMALS: `round(a - b, 3)` and `round(v, 3)` of each,
+    for all the bids at once (`round_each` gives `round`'s results; the subtraction is the
+    same IEEE operation in numpy as in Python). Per bid and component in Python this was
+    about a fifth of the feedback's time."""
+    if not ranked:
+        return [], []
+    contributions = np.array([r.contributions for r in ranked], dtype=np.float64)
+    gaps = round_each(contributions - contributions[0], VALUE_DECIMALS).tolist()
+    values = round_each([r.values for r in ranked], VALUE_DECIMALS).tolist()
+    return gaps, values
 
 
 def bid_feedback(
@@ -175,10 +199,10 @@ def loss(job: FeedbackJob, pos: int, cut: FeeCut) -> Loss:
     gap = price_gap_percent(r.price.exact_total, winner.price.exact_total)
     shortfalls = []
     if job.options.order_by != "price":
+        gaps = job.gaps[pos]
         for i, name in enumerate(job.options.weights.weights):
-            diff = round(r.contributions[i] - winner.contributions[i], VALUE_DECIMALS)
-            if diff < 0:
-                shortfalls.append((diff, i, name))
+            if gaps[i] < 0:
+                shortfalls.append((gaps[i], i, name))
         shortfalls.sort()
     return Loss(lost_on, gap, _fee_out(cut), shortfalls)
 
@@ -191,7 +215,7 @@ def _lost(job: FeedbackJob, pos: int, cut: FeeCut) -> dict[str, Any]:
     components = [
         {
             "component": name,
-            "value": round(r.values[i], VALUE_DECIMALS),
+            "value": job.values[pos][i],
             "contribution_gap": diff,
             "sentence": _sentence(job, name, r, winner, gap),
         }

@@ -468,3 +468,32 @@ def test_lost_on_agrees_with_the_scores(
                 assert fb["lost_on"] == "match" and entry["score"] <= winner["score"]
         gap = 100 * (Decimal(entry["price"]["expected_total_cost_gbp"]) - total) / total
         assert abs(Decimal(str(fb["price_gap_percent"])) - gap) <= Decimal("0.0501")
+
+
+_SHARE = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@given(st.integers(0, 9).flatmap(
+    lambda k: st.lists(st.tuples(st.lists(_SHARE, min_size=k, max_size=k),
+                                 st.lists(_SHARE, min_size=k, max_size=k)), max_size=12)
+))  # fmt: skip
+def test_rounded_components_are_round_of_each_gap_and_value(
+    bids: list[tuple[list[float], list[float]]],
+) -> None:
+    """The gaps and values feedback reports, rounded for all bids at once, are exactly
+    `round(contribution - winner's, 3)` and `round(value, 3)` of each (as they were computed
+    one by one before)."""
+    from types import SimpleNamespace
+
+    from matcher.bids.feedback import VALUE_DECIMALS, rounded_components
+
+    ranked: Any = [SimpleNamespace(contributions=c, values=v) for c, v in bids]
+    gaps, values = rounded_components(ranked)
+    if not bids:
+        assert gaps == [] and values == []
+        return
+    winner = bids[0][0]
+    assert gaps == [[round(x - w, VALUE_DECIMALS) for x, w in zip(c, winner, strict=True)]
+                    for c, _ in bids]  # fmt: skip
+    assert values == [[round(x, VALUE_DECIMALS) for x in v] for _, v in bids]
+    assert all(type(x) is float for row in gaps + values for x in row)

@@ -176,8 +176,8 @@ def distances_from(lat: float, lon: float, lats: FloatArray, lons: FloatArray) -
     The same numbers as `distance_m(lat, lon, lats, lons)` (tested), for the one shape the
     matcher asks for on every request: the point's coordinates repeated with `np.full`,
     the others copied once, and pyproj writing into those copies (`inplace`) instead of
-    allocating its own. `distance_m`'s broadcasting costs ~15-20 us a call, half the cost
-    of measuring the ~30 listings a shortlist shows.
+    allocating its own. `distance_m`'s broadcasting cost ~15-20 us a call: measured for 5
+    / 30 / 200 points, 39 / 62 / 263 us there against 19 / 48 / 254 us here.
     """
     n = len(lats)
     _, _, dist = _geod().inv(

@@ -66,7 +66,8 @@ class FeedbackJob:
     problems: list[FeeProblem]
     at_ceiling: dict[int, tuple[int, int, int]]
     # Per ranked bid, per component (weights' order), rounded to VALUE_DECIMALS: its
-    # contribution minus the winner's, and its value (`rounded_components`).
+    # contribution minus the winner's, and its value (`rounded_components`). Empty when
+    # ordered by price: a loss by price reports no component.
     gaps: list[list[float]]
     values: list[list[float]]
 
@@ -99,7 +100,8 @@ def prepare(
             continue
         at_ceiling[i] = (len(problems), pos + 1, len(again))
         problems.append(FeeProblem(again, options, pricer, [(pos, fee, cut_for_fee(fee, ceiling))]))
-    gaps, values = rounded_components(ranked)
+    by_price = options.order_by == "price"
+    gaps, values = ([], []) if by_price else rounded_components(ranked)
     return FeedbackJob(
         index, criteria, options, ranked, rejected, problems, at_ceiling, gaps, values
     )

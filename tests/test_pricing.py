@@ -5,14 +5,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from matcher.bids.contract_terms import DEFAULT_TERMS, ContractTerms, terms_book
 from matcher.bids.pricing import Pricer, price_bid
 from matcher.vocabulary.catalogue import Dpv, ServiceUnit
-from matcher.vocabulary.money import MoneyStr, format_pence, pence_bytes, to_pence
+from matcher.vocabulary.money import MoneyStr, format_pence, pence_bytes, pence_texts, to_pence
 
 FOSTERING = DEFAULT_TERMS[Dpv.FOSTERING]
 RESIDENTIAL = DEFAULT_TERMS[Dpv.RESIDENTIAL]
@@ -98,6 +98,24 @@ def test_money_round_trips(text: str, pence: int) -> None:
 def test_money_as_bytes_is_the_same_text(pence: int) -> None:
     """Answers written as JSON text format amounts as bytes: the same digits."""
     assert pence_bytes(pence) == format_pence(pence).encode()
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(10**12), 10**12),
+            st.integers(-(2**64), 2**64),
+            st.sampled_from([0, -1, 99, -100, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1]),
+        ),
+        max_size=40,
+    )
+)
+@example([0, -1, 1, -99, 99, -100, 100, -101, 2**63 - 1, -(2**63) + 1])
+@example([5, -(2**63), 7])
+@example([1, 2**64])
+def test_a_column_of_amounts_is_each_amount_as_bytes(amounts: list[int]) -> None:
+    """Amounts formatted a column at a time are `pence_bytes` of each, beyond 64 bits too."""
+    assert pence_texts(amounts) == [pence_bytes(p) for p in amounts]
 
 
 @given(st.integers(0, 999_999_999), st.sampled_from(["", "0", "5", "05", "50", "99"]))

@@ -6,15 +6,20 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.bids.request import CompareRequest, RankRequest
-from matcher.bids.response import CompareResponse, RankResponse
+from matcher.bids.contract_terms import ContractTerms
+from matcher.bids.pricing import Pricer
+from matcher.bids.ranking import RankedBid
+from matcher.bids.request import Bid, CompareRequest, RankRequest
+from matcher.bids.response import CompareResponse, RankResponse, _components, price_texts
 from matcher.bids.weights import COMPONENTS
 from matcher.match.request import ShortlistRequest
 from matcher.service import Matcher
+from matcher.vocabulary.catalogue import ServiceUnit
 from matcher.vocabulary.errors import InvalidWeightsError
 from matcher.vocabulary.money import format_pence, to_pence
 from tests.conftest import referral
@@ -350,3 +355,78 @@ def test_served_rank_and_compare_bytes_are_the_response_models_own(
     model = CompareResponse.model_validate_json(both)
     assert both == model.model_dump_json().encode()
     assert [m.rank_a for m in model.movements] == list(range(1, len(model.a.ranked) + 1))
+
+
+_UNIT_FLOATS = st.floats(-2.0, 2.0, allow_nan=False)
+
+
+@given(
+    data=st.data(),
+    names=st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=9),
+    count=st.integers(1, 12),
+)
+def test_ranked_bids_prices_and_components_are_written_as_orjson_writes_them(
+    data: st.DataObject, names: list[str], count: int
+) -> None:
+    """A ranking's prices and components are written with templates per answer: the text of
+    each bid is what `orjson.dumps` writes for its fields built one by one (any discounts,
+    services or not, groups, durations and several price shapes in one answer; names with
+    `%` or quotes; rounding to 6 places as `round`)."""
+    ranked = []
+    weights = data.draw(st.lists(st.floats(0, 10, allow_nan=False), min_size=len(names),
+                                 max_size=len(names)))  # fmt: skip
+    for i in range(count):
+        terms = ContractTerms(
+            Decimal(data.draw(st.sampled_from(["0", "5", "2.5", "12.345", "0.000001"]))), 2,
+            Decimal(data.draw(st.sampled_from(["0", "3", "99.99", "1.2345678"]))), 39,
+        )  # fmt: skip
+        pricer = Pricer.of(terms, data.draw(st.integers(1, 4)), data.draw(st.integers(1, 520)))
+        services = data.draw(st.lists(st.tuples(
+            st.sampled_from(["speech_therapy", "key_work"]), st.sampled_from(list(ServiceUnit)),
+            st.integers(1, 10**6), st.sampled_from([Decimal("1.5"), Decimal(3)]),
+            st.integers(1, 600),
+        ), max_size=2))  # fmt: skip
+        fee = data.draw(st.integers(1, 10**11))
+        ceiling = data.draw(st.one_of(st.just(-1), st.integers(fee, 10**11)))
+        bid = Bid.model_validate({"bid_id": f"B{i}", "listing_id": "L1",
+                                  "weekly_fee_gbp": format_pence(fee)})  # fmt: skip
+        ranked.append(RankedBid(
+            bid=bid, row=0, distance_m=1.0, in_area=True,
+            price=pricer.price(fee, services), ceiling_pence=ceiling,
+            fully_meets_needs=True, score=0.5,
+            values=data.draw(st.lists(_UNIT_FLOATS, min_size=len(names), max_size=len(names))),
+            contributions=data.draw(st.lists(_UNIT_FLOATS, min_size=len(names),
+                                             max_size=len(names))),
+        ))  # fmt: skip
+    assert price_texts(ranked) == [orjson.dumps(_plain_price(r)) for r in ranked]
+    assert _components(ranked, names, weights) == [
+        orjson.dumps({name: {"value": round(v, 6), "weight": w, "contribution": round(c, 6)}
+                      for name, w, v, c in zip(names, weights, r.values, r.contributions,
+                                               strict=True)})
+        for r in ranked
+    ]  # fmt: skip
+
+
+def _plain_price(r: RankedBid) -> dict[str, Any]:
+    """`PriceOut`'s fields of a ranked bid, one by one."""
+    p = r.price
+    return {
+        "weekly_fee_gbp": format_pence(p.fee_pence),
+        "children": p.children,
+        "gross_weekly_core_gbp": format_pence(p.gross_weekly_core_pence),
+        "discounts": [{"kind": d.kind, "percent": str(d.percent),
+                       "weekly_amount_gbp": format_pence(d.weekly_pence)} for d in p.discounts],
+        "net_weekly_core_gbp": format_pence(p.net_weekly_core_pence),
+        "additional_services": [
+            {"code": s.code, "unit": s.unit.value, "rate_gbp": format_pence(s.rate_pence),
+             "units_per_week": str(s.units_per_week), "weeks_charged": s.weeks_charged,
+             "cost_gbp": format_pence(s.cost_pence)}
+            for s in p.services
+        ],
+        "additional_services_total_gbp": format_pence(p.services_total_pence),
+        "expected_duration_weeks": p.expected_duration_weeks,
+        "expected_total_cost_gbp": format_pence(p.expected_total_pence),
+        "average_weekly_cost_gbp": format_pence(p.average_weekly_pence),
+        "ceiling_weekly_gbp": format_pence(r.ceiling_pence),
+        "headroom_weekly_gbp": format_pence(r.ceiling_pence - p.fee_pence),
+    }  # fmt: skip

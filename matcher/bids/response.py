@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import numpy as np
@@ -9,12 +10,13 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from matcher.bids.feedback_response import RankedFeedbackOut, RejectedFeedbackOut
+from matcher.bids.pricing import ServiceLine
 from matcher.bids.ranking import RankedBid, RejectedBid
 from matcher.bids.weights import ResolvedWeights
 from matcher.match.listing_json import RATING_JSON, listing_json
 from matcher.match.response import miles_texts
 from matcher.registry.index import RegistryIndex
-from matcher.vocabulary.money import format_pence, pence_bytes
+from matcher.vocabulary.money import format_pence, pence_texts
 from matcher.vocabulary.rounding import float_texts, round_each
 
 
@@ -233,6 +235,7 @@ def ranked_entries(
     distances = miles_texts([r.distance_m for r in ranked])
     scores = float_texts(round_each([r.score for r in ranked], 6))
     components = _components(ranked, names, weights)
+    prices = price_texts(ranked)
     feedback = [b""] * len(ranked) if notes is None else [
         b',"feedback":' + orjson.dumps(note) for note in notes
     ]  # fmt: skip
@@ -248,7 +251,7 @@ def ranked_entries(
                 _TRUE_FALSE[r.in_area],
                 RATING_JSON[rating],
                 _TRUE_FALSE[r.fully_meets_needs],
-                price_json(r),
+                price,
                 score,
                 bid_components,
                 orjson.dumps({"moved_above": list(r.tie_break_over)})
@@ -257,85 +260,112 @@ def ranked_entries(
                 note,
             )
         )
-        for rank, (r, head, rating, distance, score, bid_components, note) in enumerate(
-            zip(ranked, heads, ratings, distances, scores, components, feedback, strict=True),
+        for rank, (r, head, rating, distance, price, score, bid_components, note) in enumerate(
+            zip(
+                ranked, heads, ratings, distances, prices, scores, components, feedback, strict=True
+            ),
             start=1,
         )
     ]
 
 
 def _components(ranked: list[RankedBid], names: list[str], weights: list[float]) -> list[bytes]:
-    """Each bid's `components` (`ComponentOut` by name) as JSON text, every value and
-    contribution rounded at once (`round_each`: `round`'s results, without its cost)."""
+    """Each bid's `components` (`ComponentOut` by name) as JSON text: every value and
+    contribution rounded at once (`round_each`: `round`'s results, without its cost) and
+    written at once (`float_texts`), then one byte-string format per bid into a template
+    holding the names and weights, which every bid of the answer shares."""
     if not names:
         return [b"{}"] * len(ranked)
-    n = len(names)
-    keys = [orjson.dumps(name) for name in names]
-    weight_texts = float_texts(np.asarray(weights, dtype=np.float64))
-    values = float_texts(round_each([r.values for r in ranked], 6))
-    contributions = float_texts(round_each([r.contributions for r in ranked], 6))
-    out = []
-    for b in range(len(ranked)):
-        at = b * n
-        out.append(
-            b"{"
-            + b",".join(
-                b'%b:{"value":%b,"weight":%b,"contribution":%b}'
-                % (keys[j], values[at + j], weight_texts[j], contributions[at + j])
-                for j in range(n)
-            )
-            + b"}"
+    template = b"{%b}" % b",".join(
+        b'%b:{"value":%%b,"weight":%b,"contribution":%%b}' % (_literal(orjson.dumps(name)), weight)
+        for name, weight in zip(names, float_texts(np.asarray(weights, dtype=np.float64)),
+                                strict=True)
+    )  # fmt: skip
+    pairs = np.stack(
+        [
+            np.array([r.values for r in ranked], dtype=np.float64),
+            np.array([r.contributions for r in ranked], dtype=np.float64),
+        ],
+        axis=-1,
+    )  # bid x component x (value, contribution): the template's order
+    texts = float_texts(round_each(pairs, 6))
+    step = 2 * len(names)
+    return [template % tuple(texts[at : at + step]) for at in range(0, len(texts), step)]
+
+
+def price_texts(ranked: list[RankedBid]) -> list[bytes]:
+    """Each ranked bid's price (`PriceOut` fields, in order) as JSON text.
+
+    Every amount of every bid is formatted at once (`pence_texts`); a bid is then one
+    byte-string format into a template holding what its price shares with the others (the
+    children, the discounts' kinds and percentages, the duration: the referral's, under
+    one DPV's terms), written once per answer and shape.
+    """
+    amounts: list[int] = []
+    for r in ranked:
+        p = r.price
+        amounts += (p.fee_pence, p.gross_weekly_core_pence)
+        amounts += (d.weekly_pence for d in p.discounts)
+        amounts += (
+            p.net_weekly_core_pence,
+            p.services_total_pence,
+            p.expected_total_pence,
+            p.average_weekly_pence,
+            r.ceiling_pence,
+            r.ceiling_pence - p.fee_pence,
         )
+    texts = pence_texts(amounts)
+    templates: dict[tuple[int, int, tuple[tuple[str, Decimal], ...]], bytes] = {}
+    out = []
+    at = 0
+    for r in ranked:
+        p = r.price
+        shape = (p.children, p.expected_duration_weeks, tuple(d[:2] for d in p.discounts))
+        template = templates.get(shape) or templates.setdefault(shape, _price_template(*shape))
+        net = at + 2 + len(p.discounts)  # the text of the net weekly core, then the services
+        end = net + 6
+        services = _services_json(p.services) if p.services else b"[]"
+        out.append(template % (*texts[at:net], texts[net], services, *texts[net + 1 : end]))
+        at = end
     return out
 
 
-_PRICE = (
-    b'{"weekly_fee_gbp":"%b","children":%d,"gross_weekly_core_gbp":"%b","discounts":%b,'
-    b'"net_weekly_core_gbp":"%b","additional_services":%b,"additional_services_total_gbp":"%b",'
-    b'"expected_duration_weeks":%d,"expected_total_cost_gbp":"%b",'
-    b'"average_weekly_cost_gbp":"%b","ceiling_weekly_gbp":"%b","headroom_weekly_gbp":"%b"}'
-)
-
-
-def price_json(r: RankedBid) -> bytes:
-    """A ranked bid's price (`PriceOut` fields, in order) as JSON text: amounts are digits,
-    a point and perhaps a minus sign, never needing escapes."""
-    p = r.price
-    return _PRICE % (
-        pence_bytes(p.fee_pence),
-        p.children,
-        pence_bytes(p.gross_weekly_core_pence),
-        orjson.dumps(
-            [
-                {
-                    "kind": d.kind,
-                    "percent": str(d.percent),
-                    "weekly_amount_gbp": format_pence(d.weekly_pence),
-                }
-                for d in p.discounts
-            ]
-        ),
-        pence_bytes(p.net_weekly_core_pence),
-        orjson.dumps(
-            [
-                {
-                    "code": s.code,
-                    "unit": s.unit.value,
-                    "rate_gbp": format_pence(s.rate_pence),
-                    "units_per_week": str(s.units_per_week),
-                    "weeks_charged": s.weeks_charged,
-                    "cost_gbp": format_pence(s.cost_pence),
-                }
-                for s in p.services
-            ]
-        ),
-        pence_bytes(p.services_total_pence),
-        p.expected_duration_weeks,
-        pence_bytes(p.expected_total_pence),
-        pence_bytes(p.average_weekly_pence),
-        pence_bytes(r.ceiling_pence),
-        pence_bytes(r.ceiling_pence - p.fee_pence),
+def _price_template(children: int, weeks: int, discounts: tuple[tuple[str, Decimal], ...]) -> bytes:
+    """A price's JSON text with a `%b` for each amount (and for the services' list)."""
+    discounts_text = b",".join(
+        b'{"kind":%b,"percent":%b,"weekly_amount_gbp":"%%b"}'
+        % (_literal(orjson.dumps(kind)), _literal(orjson.dumps(str(percent))))
+        for kind, percent in discounts
     )
+    return (
+        b'{"weekly_fee_gbp":"%%b","children":%d,"gross_weekly_core_gbp":"%%b","discounts":[%b],'
+        b'"net_weekly_core_gbp":"%%b","additional_services":%%b,'
+        b'"additional_services_total_gbp":"%%b","expected_duration_weeks":%d,'
+        b'"expected_total_cost_gbp":"%%b","average_weekly_cost_gbp":"%%b",'
+        b'"ceiling_weekly_gbp":"%%b","headroom_weekly_gbp":"%%b"}'
+    ) % (children, discounts_text, weeks)
+
+
+def _services_json(services: tuple[ServiceLine, ...]) -> bytes:
+    """A price's additional services (`ServiceCostOut`, in order) as JSON text."""
+    return orjson.dumps(
+        [
+            {
+                "code": s.code,
+                "unit": s.unit.value,
+                "rate_gbp": format_pence(s.rate_pence),
+                "units_per_week": str(s.units_per_week),
+                "weeks_charged": s.weeks_charged,
+                "cost_gbp": format_pence(s.cost_pence),
+            }
+            for s in services
+        ]
+    )
+
+
+def _literal(text: bytes) -> bytes:
+    """`text` as the literal part of a %-format template."""
+    return text.replace(b"%", b"%%")
 
 
 def rejected_out(r: RejectedBid) -> dict[str, Any]:

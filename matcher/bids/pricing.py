@@ -135,27 +135,30 @@ class Pricer:
     def _in_integers(self, fee_pence: int, scaled: list[int]) -> PricedBid:
         """With percentages p_i / (den / 100), every exact figure is an integer over den:
         the discounts gross * p_i, the net weekly core gross * (den - sum p_i), the total
-        the net times the weeks; the average weekly cost is the net itself."""
+        the net times the weeks; the average weekly cost is the net itself. A ranking prices
+        every bid this way, so the tuples are built by position (half the time of keywords)."""
         den, weeks = self.den, self.duration_weeks
         gross = fee_pence * self.children
         net_num = gross * (den - sum(scaled))
         total_num = net_num * weeks
         net = half_up(net_num, den)
         return PricedBid(
-            fee_pence=fee_pence,
-            children=self.children,
-            gross_weekly_core_pence=gross,
-            discounts=tuple(
-                Discount(kind, pct, half_up(gross * p, den))
-                for (kind, pct), p in zip(self.applied, scaled, strict=True)
+            fee_pence,
+            self.children,
+            gross,
+            tuple(
+                [
+                    Discount(kind, pct, half_up(gross * p, den))
+                    for (kind, pct), p in zip(self.applied, scaled, strict=True)
+                ]
             ),
-            net_weekly_core_pence=net,
-            services=(),
-            services_total_pence=0,
-            expected_duration_weeks=weeks,
-            expected_total_pence=half_up(total_num, den),
-            average_weekly_pence=net,
-            exact_total=Decimal(total_num) / den,
+            net,
+            (),  # services
+            0,  # services_total_pence
+            weeks,
+            half_up(total_num, den),  # expected_total_pence
+            net,  # average_weekly_pence
+            Decimal(total_num) / den,  # exact_total
         )
 
     def _in_decimals(

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
 from matcher.bids.weights import ResolvedWeights
 from matcher.vocabulary.catalogue import OfstedRating
 
@@ -83,8 +85,13 @@ def scores(
     values: dict[str, list[float]], weights: ResolvedWeights
 ) -> tuple[list[float], list[list[float]]]:
     """Per bid, the weighted mean and each component's contribution (in `weights` order):
-    the contributions sum to the score."""
-    total = weights.total
-    columns = [[v * w / total for v in values[name]] for name, w in weights.weights.items()]
-    rows = [list(row) for row in zip(*columns, strict=True)]
+    the contributions sum to the score.
+
+    A contribution is `value * weight / total`, computed for every bid and component at once
+    in numpy: the same two IEEE operations, in the same order, as in Python, so the same
+    floats; the score adds a bid's contributions exactly (`math.fsum`).
+    """
+    matrix = np.array([values[name] for name in weights.weights], dtype=np.float64)
+    scale = np.array(list(weights.weights.values()), dtype=np.float64)[:, np.newaxis]
+    rows: list[list[float]] = ((matrix * scale) / weights.total).T.tolist()
     return [math.fsum(row) for row in rows], rows

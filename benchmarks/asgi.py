@@ -48,7 +48,7 @@ from benchmarks.http import bare_app
 from benchmarks.http.__main__ import rank_bodies
 from benchmarks.referrals import referral_bodies
 from benchmarks.report import asgi_section
-from benchmarks.stats import machine, summary_us, turns
+from benchmarks.stats import machine, steal_percent, summary_us, turns
 from matcher.bids.request import RankRequest
 from matcher.boundary import parse_body
 from matcher.http import routes_match
@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    doc["machine"]["cpu_steal_percent"] = steal_percent()
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print("\n".join(asgi_section(doc)))
     return 0

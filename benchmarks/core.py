@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stats import fmt_us, machine, table
+from benchmarks.stats import fmt_us, machine, steal_percent, table
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 DEFAULT_OUT = Path("benchmarks/results/core.json")
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = run_suite(args.sizes, args.queries, args.referrals, not args.no_alternatives, args.budget)
     print(render(doc))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    doc["machine"]["cpu_steal_percent"] = steal_percent()
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0

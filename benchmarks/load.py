@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stats import machine, peak_rss_bytes, rss_bytes, table
+from benchmarks.stats import machine, peak_rss_bytes, rss_bytes, steal_percent, table
 from matcher.registry.index import DEFAULT_BACKEND
 
 DEFAULT_SIZES = (100_000, 1_000_000)
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = run_suite(args.sizes, args.workdir, args.backend, args.timeout)
     print_table(doc)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    doc["machine"]["cpu_steal_percent"] = steal_percent()
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"[load] wrote {args.out}", file=sys.stderr)
     return 0

@@ -34,6 +34,7 @@ import psutil
 from benchmarks.batch import Clock
 from benchmarks.http.servers import Server, free_port, matcher_command
 from benchmarks.referrals import bids_for, referral_bodies
+from benchmarks.stats import steal_percent
 from matcher.batch.demo_bids import add_bids
 from matcher.batch.demo_referrals import generate_referrals
 from matcher.batch.market_models import MarketFeedbackRequest
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_1min": round(os.getloadavg()[0], 2),
+            "cpu_steal_percent": steal_percent(),
         },
         "rank": rank,
         "market_input": facts,

@@ -398,6 +398,22 @@ def asgi_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def steal_lines(docs: dict[str, dict[str, Any] | None]) -> list[str]:
+    """A line giving each suite's CPU steal (`benchmarks.stats.steal_percent`), if any."""
+    parts = [
+        f"{name} {doc['machine']['cpu_steal_percent']}%"
+        for name, doc in docs.items()
+        if doc and doc.get("machine", {}).get("cpu_steal_percent") is not None
+    ]
+    if not parts:
+        return []
+    return [
+        "CPU time the hypervisor gave to other guests while each suite ran (steal, as a share "
+        "of both CPUs' time, idle included): " + ", ".join(parts) + ".",
+        "",
+    ]
+
+
 def write_report(folder: Path = RESULTS) -> Path:
     """Write README.md and the PNGs from the JSON results in `folder`."""
     core = _load(folder, "core.json")
@@ -419,6 +435,10 @@ def write_report(folder: Path = RESULTS) -> Path:
         "python -m benchmarks report`.",
         "",
     ]
+    lines += steal_lines(
+        {"core": core, "load": _load(folder, "load.json"), "PostGIS": pg, "http": http,
+         "asgi": asgi, "feedback": _load(folder, "feedback.json")}
+    )  # fmt: skip
     if core:
         plot_sizes(core, pg, folder / "latency_vs_size.png")
         lines += ["![latency vs size](latency_vs_size.png)", ""]

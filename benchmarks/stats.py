@@ -72,6 +72,39 @@ def turns(names: Sequence[str], step: int) -> list[str]:
     return [names[i] for i in order.tolist()]
 
 
+def cpu_ticks() -> tuple[int, int] | None:
+    """(ticks the hypervisor gave to other guests, all ticks) of every CPU so far, from
+    /proc/stat; None where there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is inside user)
+    ticks = [int(x) for x in fields[1:9]]
+    return ticks[7], sum(ticks)
+
+
+_TICKS_AT_START = cpu_ticks()  # this module is imported as a suite starts
+
+
+def steal_percent(since: tuple[int, int] | None = _TICKS_AT_START) -> float | None:
+    """The share of this machine's CPU time (every CPU, idle included) that its hypervisor
+    gave to other guests since `since` (by default: since the suite started), in percent.
+
+    These are shared virtual machines: the same code has measured 1.5-2x slower from one
+    hour to the next. Each suite records its steal beside its figures: a high one marks a
+    run slowed by its neighbours (a low one does not clear it: they also share caches and
+    memory bandwidth, which no counter here shows).
+    """
+    now = cpu_ticks()
+    if since is None or now is None or now[1] <= since[1]:
+        return None
+    return round(100.0 * (now[0] - since[0]) / (now[1] - since[1]), 1)
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident set size so far (Linux reports KiB)."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024

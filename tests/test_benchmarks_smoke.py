@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks import stats
 from benchmarks.postgis import sql
 from benchmarks.referrals import referral_bodies
 from benchmarks.report import write_report
@@ -112,9 +113,11 @@ def test_core_suite_reports_every_operation_with_identical_answers(results: Path
         "bruteforce_identical": True,
     }
     assert set(size["ops"]) == CORE_OPS
-    for stats in size["ops"].values():
-        assert set(stats) >= LATENCY_KEYS
-        assert stats["count"] >= 4 and 0 < stats["p50_us"] <= stats["p99_us"]
+    for op in size["ops"].values():
+        assert set(op) >= LATENCY_KEYS
+        assert op["count"] >= 4 and 0 < op["p50_us"] <= op["p99_us"]
+    steal = doc["machine"]["cpu_steal_percent"]  # None only where no tick passed
+    assert steal is None or 0 <= steal <= 100
 
 
 @pytest.mark.slow
@@ -145,6 +148,7 @@ def test_report_writes_markdown_and_plots(results: Path) -> None:
     out = write_report(results)
     text = out.read_text(encoding="utf-8")
     assert "In-process suite" in text and "HTTP load" in text
+    assert "(steal, as a share of both CPUs' time, idle included): core " in text
     for png in ("latency_vs_size.png", "http_latency.png"):
         assert (results / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -172,6 +176,18 @@ def test_postgis_sql_names_only_parameters_it_is_given() -> None:
     assert len(rows) == 200
     assert {len(r) for r in rows} == {len(sql.LISTING_COLUMNS)}
     assert rows[0][-2].startswith("SRID=4326;POINT(") and rows[0][-1].startswith("SRID=27700;")
+
+
+def test_cpu_steal_is_the_stolen_share_of_every_tick_since(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Steal since a reading: the stolen ticks over all ticks since it, from /proc/stat."""
+    now = stats.cpu_ticks()
+    assert now is not None and 0 <= now[0] <= now[1]  # Linux: the first line of /proc/stat
+    monkeypatch.setattr(stats, "cpu_ticks", lambda: (35, 1100))
+    assert stats.steal_percent((10, 1000)) == 25.0
+    assert stats.steal_percent((35, 1100)) is None  # no tick since
+    assert stats.steal_percent(None) is None
 
 
 def test_contenders_take_turns_in_varied_orders() -> None:

@@ -37,7 +37,7 @@ import numpy as np
 from benchmarks.http import loadgen, wrk
 from benchmarks.http.servers import HOST, ROOT, Server, bare_command, free_port, matcher_command
 from benchmarks.referrals import bids_for, referral_bodies
-from benchmarks.stats import fmt_us, machine, table
+from benchmarks.stats import fmt_us, machine, steal_percent, table
 from matcher.vocabulary.catalogue import LOT_CODE
 
 PATHS = ("/v1/shortlist", "/v1/rank")
@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(render(doc))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    doc["machine"]["cpu_steal_percent"] = steal_percent()
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {args.out}")
     return 0

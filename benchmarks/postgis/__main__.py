@@ -8,8 +8,9 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from benchmarks.stats import fmt_us, machine, table
+from benchmarks.stats import fmt_us, machine, steal_percent, table
 
 DEFAULT_OUT = Path("benchmarks/results/postgis.json")
 DEFAULT_SIZES = [1_000, 10_000, 100_000, 1_000_000]
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.postgis.cluster import TempCluster
     from benchmarks.postgis.compare import compare_size
 
-    doc: dict[str, object] = {"suite": "postgis", "machine": machine()}
+    doc: dict[str, Any] = {"suite": "postgis", "machine": machine()}
     with TempCluster() as cluster:
         import psycopg
 
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         doc["verdict"] = verdict(sizes)
     print(render(doc))
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    doc["machine"]["cpu_steal_percent"] = steal_percent()
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -47,3 +47,34 @@ def test_kernels_still_run_where_nothing_is_writable(tmp_path: Path) -> None:
         assert run(env) == "None 15 10"
     finally:
         locked.chmod(0o700)
+
+
+def test_loading_the_kernels_imports_no_scipy(tmp_path: Path) -> None:
+    """numba's BLAS probe (an import of scipy.linalg, 0.2-0.4 s of a worker's start) is
+    answered "no" while numba's numpy library loads: compiled kernels run without it."""
+    script = QUERY + "import sys\nprint('scipy.linalg' in sys.modules)\n"  # numba imports scipy
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == [f"{tmp_path} 15 10", "False"]
+
+
+def test_numba_linear_algebra_still_finds_blas(tmp_path: Path) -> None:
+    """Only the probe's answer at that import changes (how np.convolve compiles): a kernel
+    calling np.dot still gets scipy's BLAS, and the probe itself is numba's own again."""
+    script = (
+        "import numpy as np\n"
+        "from matcher.registry import jit\n"
+        "import numba, numba.np.arraymath as am, numba.np.linalg as la\n"
+        "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
+        "a = np.arange(1.0, 4.0)\n"
+        "print(dot(a, a), am._HAVE_BLAS, am.ensure_blas is la.ensure_blas)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "14.0 False True"

@@ -9,11 +9,20 @@ the GIL while they run, so the request threads of one worker can query at the sa
 The cache goes to `NUMBA_CACHE_DIR` when set, else to a folder of the temporary directory
 (a read-only install, as in the container image, still gets one); where nothing is
 writable the kernels are compiled in memory at first use instead.
+
+numba's first compile (or cache load) in a process loads its numpy library, which probes
+for a BLAS by importing `scipy.linalg`: 0.2-0.4 s of a worker's start here, most of it
+scipy's array-API layer walking numpy's namespace. The probe only chooses how numba
+compiles `np.convolve` and `np.correlate` (a BLAS dot or a plain loop); no kernel here
+calls either, and nothing else in a serving worker imports scipy. So that library is
+loaded once at import, with the probe answered "no BLAS" (`_without_blas_probe`); numba's
+linear algebra still finds scipy when a kernel uses it (the probe is put back).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +51,29 @@ if _CACHE is not None:
     os.environ["NUMBA_CACHE_DIR"] = _CACHE  # read by numba when it is imported
 
 import numba  # noqa: E402 - the cache folder must be set before numba is imported
+
+
+def _without_blas_probe() -> None:
+    """Load numba's numpy library with its BLAS probe answered "no" (see the module
+    docstring); a no-op when it is already loaded."""
+    if "numba.np.arraymath" in sys.modules:
+        return
+    import numba.np.linalg as linalg
+
+    probe = linalg.ensure_blas
+
+    def no_blas() -> None:
+        raise ImportError("matcher's kernels call no BLAS")
+
+    linalg.ensure_blas = no_blas
+    try:
+        import numba.np.arraymath as arraymath
+    finally:
+        linalg.ensure_blas = probe
+    arraymath.ensure_blas = probe  # type: ignore[attr-defined]  # bound at its import
+
+
+_without_blas_probe()
 
 
 def kernel(fn: F) -> F:

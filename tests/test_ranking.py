@@ -370,17 +370,19 @@ def test_ranked_bids_prices_and_components_are_written_as_orjson_writes_them(
 ) -> None:
     """A ranking's prices and components are written with templates per answer: the text of
     each bid is what `orjson.dumps` writes for its fields built one by one (any discounts,
-    services or not, groups, durations and several price shapes in one answer; names with
-    `%` or quotes; rounding to 6 places as `round`)."""
+    services or not, groups, durations and several price shapes in one answer, percentages
+    equal in value but written apart; names with `%` or quotes; rounding as `round`)."""
     ranked = []
     weights = data.draw(st.lists(st.floats(0, 10, allow_nan=False), min_size=len(names),
                                  max_size=len(names)))  # fmt: skip
     for i in range(count):
         terms = ContractTerms(
-            Decimal(data.draw(st.sampled_from(["0", "5", "2.5", "12.345", "0.000001"]))), 2,
+            Decimal(data.draw(st.sampled_from(["0", "5", "5.0", "2.5", "12.345", "0.000001"]))), 2,
             Decimal(data.draw(st.sampled_from(["0", "3", "99.99", "1.2345678"]))), 39,
         )  # fmt: skip
-        pricer = Pricer.of(terms, data.draw(st.integers(1, 4)), data.draw(st.integers(1, 520)))
+        # few group sizes and durations, so that bids share a price's shape (and template)
+        children = data.draw(st.sampled_from([1, 2, 2, 3]))
+        pricer = Pricer.of(terms, children, data.draw(st.sampled_from([12, 39, 52, 520])))
         services = data.draw(st.lists(st.tuples(
             st.sampled_from(["speech_therapy", "key_work"]), st.sampled_from(list(ServiceUnit)),
             st.integers(1, 10**6), st.sampled_from([Decimal("1.5"), Decimal(3)]),
@@ -405,6 +407,18 @@ def test_ranked_bids_prices_and_components_are_written_as_orjson_writes_them(
                                                strict=True)})
         for r in ranked
     ]  # fmt: skip
+
+
+def test_prices_with_percentages_equal_in_value_but_written_apart_keep_their_text() -> None:
+    """Two bids of one answer whose discounts read "5" and "5.0" (equal as Decimals, so one
+    price template could serve both): each shows its own percentage."""
+    ranked = []
+    for i, percent in enumerate(["5", "5.0"]):
+        pricer = Pricer.of(ContractTerms(Decimal(percent), 2, Decimal(0), 39), 2, 52)
+        bid = Bid.model_validate({"bid_id": f"B{i}", "listing_id": "L1", "weekly_fee_gbp": "10.00"})
+        ranked.append(RankedBid(bid, 0, 1.0, True, pricer.price(1000, []), 2000, True, 0.5, [], []))
+    assert price_texts(ranked) == [orjson.dumps(_plain_price(r)) for r in ranked]
+    assert b'"percent":"5.0"' in price_texts(ranked)[1]
 
 
 def _plain_price(r: RankedBid) -> dict[str, Any]:

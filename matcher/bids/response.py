@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from itertools import chain
 from typing import Annotated, Any
 
@@ -315,12 +314,14 @@ def price_texts(ranked: list[RankedBid]) -> list[bytes]:
             r.ceiling_pence - p.fee_pence,
         )
     texts = pence_texts(amounts)
-    templates: dict[tuple[int, int, tuple[tuple[str, Decimal], ...]], bytes] = {}
+    templates: dict[tuple[int, int, tuple[tuple[str, str], ...]], bytes] = {}
     out = []
     at = 0
     for r in ranked:
         p = r.price
-        shape = (p.children, p.expected_duration_weeks, tuple(d[:2] for d in p.discounts))
+        # a percentage by its text: Decimal("5") == Decimal("5.0"), but they read differently
+        discounts = tuple((d.kind, str(d.percent)) for d in p.discounts)
+        shape = (p.children, p.expected_duration_weeks, discounts)
         template = templates.get(shape) or templates.setdefault(shape, _price_template(*shape))
         net = at + 2 + len(p.discounts)  # the text of the net weekly core, then the services
         end = net + 6
@@ -330,11 +331,12 @@ def price_texts(ranked: list[RankedBid]) -> list[bytes]:
     return out
 
 
-def _price_template(children: int, weeks: int, discounts: tuple[tuple[str, Decimal], ...]) -> bytes:
-    """A price's JSON text with a `%b` for each amount (and for the services' list)."""
+def _price_template(children: int, weeks: int, discounts: tuple[tuple[str, str], ...]) -> bytes:
+    """A price's JSON text with a `%b` for each amount (and for the services' list);
+    `discounts`: each discount's kind and percentage, as text."""
     discounts_text = b",".join(
         b'{"kind":%b,"percent":%b,"weekly_amount_gbp":"%%b"}'
-        % (_literal(orjson.dumps(kind)), _literal(orjson.dumps(str(percent))))
+        % (_literal(orjson.dumps(kind)), _literal(orjson.dumps(percent)))
         for kind, percent in discounts
     )
     return (

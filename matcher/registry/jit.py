@@ -14,7 +14,8 @@ numba's first compile (or cache load) in a process loads its numpy library, whic
 for a BLAS by importing `scipy.linalg`: 0.2-0.4 s of a worker's start here, most of it
 scipy's array-API layer walking numpy's namespace. The probe only chooses how numba
 compiles `np.convolve` and `np.correlate` (a BLAS dot or a plain loop); no kernel here
-calls either, and nothing else in a serving worker imports scipy. So that library is
+calls either, and nothing else imports scipy.linalg while a worker starts (a comparison or
+a batch request imports the parts of scipy it needs when first asked). So that library is
 loaded once at import, with the probe answered "no BLAS" (`_without_blas_probe`); numba's
 linear algebra still finds scipy when a kernel uses it (the probe is put back).
 """

@@ -25,12 +25,16 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import numpy as np
-
 from matcher.bids.contract_terms import ContractTerms
 from matcher.bids.fee_search import CUT_STEPS, FeeCut, FeeProblem, cut_for_fee, search_cuts
 from matcher.bids.pricing import Pricer
-from matcher.bids.ranking import RankedBid, RankOptions, RejectedBid, rank_bids
+from matcher.bids.ranking import (
+    RankedBid,
+    RankOptions,
+    RejectedBid,
+    component_matrices,
+    rank_bids,
+)
 from matcher.bids.rejection_text import explain, rating_words
 from matcher.match.criteria import Criteria
 from matcher.match.request import METRES_PER_MILE
@@ -115,10 +119,9 @@ def rounded_components(ranked: list[RankedBid]) -> tuple[list[list[float]], list
     about a fifth of the feedback's time."""
     if not ranked:
         return [], []
-    contributions = np.array([r.contributions for r in ranked], dtype=np.float64)
+    values, contributions = component_matrices(ranked)
     gaps = round_each(contributions - contributions[0], VALUE_DECIMALS).tolist()
-    values = round_each([r.values for r in ranked], VALUE_DECIMALS).tolist()
-    return gaps, values
+    return gaps, round_each(values, VALUE_DECIMALS).tolist()
 
 
 def bid_feedback(

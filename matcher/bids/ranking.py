@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from matcher.bids.contract_terms import ContractTerms
 from matcher.bids.pricing import PricedBid, Pricer
@@ -64,6 +66,23 @@ class RankedBid(NamedTuple):
         """This bid, marked as placed above `passed` by the tie rule (by position: a third
         of the time of `_replace`)."""
         return RankedBid(*self[:-1], passed)
+
+
+def component_matrices(
+    ranked: list[RankedBid],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The bids' component values and contributions, each a bids x components array (in
+    the weights' order): for the answer's text and the feedback's gaps, each computed for
+    all bids at once. `np.fromiter` over the flat rows takes half the time of `np.array`
+    of the nested lists."""
+    shape = (len(ranked), len(ranked[0].values) if ranked else 0)
+    values, contributions = (
+        np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=shape[0] * shape[1]).reshape(
+            shape
+        )
+        for rows in ([r.values for r in ranked], [r.contributions for r in ranked])
+    )
+    return values, contributions
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stats import machine, peak_rss_bytes, rss_bytes, steal_percent, table
+from benchmarks.stats import (
+    children_peak_rss_bytes,
+    machine,
+    peak_rss_bytes,
+    rss_bytes,
+    steal_percent,
+    table,
+)
 from matcher.registry.index import DEFAULT_BACKEND
 
 DEFAULT_SIZES = (100_000, 1_000_000)
@@ -71,10 +78,13 @@ def snapshot_file(workdir: Path, n: int) -> Path:
     return path
 
 
-def run_child(path: Path, cache_dir: Path, backend: str, timeout_s: float) -> dict[str, Any]:
+def run_child(
+    path: Path, cache_dir: Path, backend: str, timeout_s: float, helper: bool = True
+) -> dict[str, Any]:
     """One fresh process loading `path` (see `child`); its stdout is one JSON document."""
+    argv = ["--child", str(path), str(cache_dir), backend, "helper" if helper else "alone"]
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.load", "--child", str(path), str(cache_dir), backend],
+        [sys.executable, "-m", "benchmarks.load", *argv],
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -121,16 +131,20 @@ def registry_bytes(registry: Any) -> dict[str, int]:
     return out
 
 
-def child(path: Path, cache_dir: Path, backend: str) -> dict[str, Any]:
-    """Load one snapshot in this (fresh) process and report time and memory."""
+def child(path: Path, cache_dir: Path, backend: str, helper: bool = True) -> dict[str, Any]:
+    """Load one snapshot in this (fresh) process and report time and memory (the helper
+    process's peak apart: `helper_peak_rss_mb`, 0 when none ran)."""
     from matcher.registry.policy import Policy
     from matcher.service import load_snapshot
 
     events: list[str] = []
+    decoded: dict[str, Any] = {}  # what the helper process decoded, as the loader logs it
 
     class _Catch(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             events.append(record.getMessage())
+            if record.getMessage() == "snapshot decoded with a helper process":
+                decoded.update(getattr(record, "fields", {}))
 
     logging.getLogger("matcher").addHandler(_Catch())
     logging.getLogger("matcher").setLevel(logging.INFO)
@@ -138,6 +152,8 @@ def child(path: Path, cache_dir: Path, backend: str) -> dict[str, Any]:
     has_cache = "cache_dir" in inspect.signature(load_snapshot).parameters
     if has_cache:
         kwargs["cache_dir"] = cache_dir
+    if "helper" in inspect.signature(load_snapshot).parameters:
+        kwargs["helper"] = helper
     _trim()
     out: dict[str, Any] = {"rss_before_mb": round(rss_bytes() / 1e6, 1), "has_cache": has_cache}
     out["loadavg_1m_before"] = round(os.getloadavg()[0], 2)
@@ -148,6 +164,8 @@ def child(path: Path, cache_dir: Path, backend: str) -> dict[str, Any]:
     out["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     out["rss_after_load_mb"] = round(rss_bytes() / 1e6, 1)
     out["peak_rss_mb"] = round(peak_rss_bytes() / 1e6, 1)
+    out["helper_peak_rss_mb"] = round(children_peak_rss_bytes() / 1e6, 1)
+    out["helper_chunks"] = f"{decoded['helper_chunks']}/{decoded['chunks']}" if decoded else "-"
     out["snapshot_version"] = snapshot.version
     out["index_build_s"] = round(snapshot.index.build_seconds, 3)
     out["events"] = events
@@ -176,7 +194,9 @@ def verdict(metric: str, n: int, value: float) -> str:
 
 
 def run_suite(sizes: list[int], workdir: Path, backend: str, timeout_s: float) -> dict[str, Any]:
-    """Per size: write the file once, then a first and a second worker, each in a process."""
+    """Per size: write the file once, then a first and a second worker, each in a process,
+    and a first worker again with no helper process (the same load on one process, for
+    the comparison in the same run)."""
     doc: dict[str, Any] = {
         "suite": "load",
         "machine": machine(),
@@ -194,13 +214,22 @@ def run_suite(sizes: list[int], workdir: Path, backend: str, timeout_s: float) -
         first = run_child(path, cache_dir, backend, timeout_s)
         print(f"[load] {n:,}: second worker ...", file=sys.stderr, flush=True)
         second = run_child(path, cache_dir, backend, timeout_s)
+        print(f"[load] {n:,}: first worker with no helper process ...", file=sys.stderr, flush=True)
+        alone_cache = workdir / f"cache-{n}-alone"
+        shutil.rmtree(alone_cache, ignore_errors=True)
+        alone_cache.mkdir(parents=True)
+        alone = run_child(path, alone_cache, backend, timeout_s, helper=False)
+        shutil.rmtree(alone_cache, ignore_errors=True)
         doc["sizes"].append(
             {
                 "listings": n,
                 "file_mb": round(path.stat().st_size / 1e6, 1),
                 "first": first,
                 "second": second,
-                "same_version": first["snapshot_version"] == second["snapshot_version"],
+                "first_alone": alone,
+                "same_version": first["snapshot_version"]
+                == second["snapshot_version"]
+                == alone["snapshot_version"],
             }
         )
     return doc
@@ -217,6 +246,11 @@ def print_table(doc: dict[str, Any]) -> None:
             [f"{n:,}", "  its CPU s (load average 1 min before/after)",
              f"{first.get('load_cpu_s', '-')} ({first.get('loadavg_1m_before', '-')}/"
              f"{first.get('loadavg_1m_after', '-')})", "-"],
+            [f"{n:,}", "  with no helper process: s (CPU s)",
+             f"{size['first_alone']['load_s']} ({size['first_alone'].get('load_cpu_s', '-')})"
+             if "first_alone" in size else "-", "-"],
+            [f"{n:,}", "  helper process: chunks it decoded, its peak RSS MB",
+             f"{first.get('helper_chunks', '-')}, {first.get('helper_peak_rss_mb', '-')}", "-"],
             [f"{n:,}", "second worker s", second["load_s"],
              verdict("second_worker_s", n, second["load_s"])],
             [f"{n:,}", "  its CPU s", second.get("load_cpu_s", "-"), "-"],
@@ -241,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the suite (or, with --child, one measurement) and write the JSON."""
     args_in = sys.argv[1:] if argv is None else argv
     if args_in[:1] == ["--child"]:
-        path, cache_dir, backend = args_in[1:4]
-        print(json.dumps(child(Path(path), Path(cache_dir), backend)))
+        path, cache_dir, backend, helper = args_in[1:5]
+        print(json.dumps(child(Path(path), Path(cache_dir), backend, helper == "helper")))
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks load")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))

@@ -110,6 +110,11 @@ def peak_rss_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def children_peak_rss_bytes() -> int:
+    """The largest peak resident set size of this process's ended children (0 if none)."""
+    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024
+
+
 def rss_bytes() -> int:
     """This process's current resident set size."""
     import psutil

@@ -100,18 +100,20 @@ def load_snapshot(
     policy: Policy | None = None,
     backend: str = DEFAULT_BACKEND,
     cache_dir: Path | None = None,
+    helper: bool = True,
 ) -> Snapshot:
     """Load and index a snapshot file, or the embedded default registry when `path` is None.
 
     `cache_dir`: where validated registries are kept for the next process (see
-    `matcher.registry.cache`); None validates the file every time.
+    `matcher.registry.cache`); None validates the file every time. `helper`: a large file
+    is decoded on two processes (`matcher.registry.helper`).
     """
     registry: Registry
     if path is None:
         registry = generate(DEFAULT_LISTINGS, DEFAULT_SEED)
         source = EMBEDDED_SOURCE
     else:
-        registry = load_registry(path, cache_dir)
+        registry = load_registry(path, cache_dir, helper)
         source = str(path)
     _ = registry.version
     index = RegistryIndex.build(registry, policy, backend)

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Keep validated snapshots as columns so workers and reloads read them "
         "instead of validating the file again.",
     )
+    validation_helper: bool = Field(
+        default=True,
+        description="Validate a large snapshot file on two processes: a helper process "
+        "decodes part of its listings beside the loader (the same registry; faster where a "
+        "second core is free).",
+    )
     snapshot_cache_dir: Annotated[Path | None, BeforeValidator(_empty_is_unset)] = Field(
         default=None,
         description="Folder of the snapshot cache; unset = $XDG_CACHE_HOME/matcher/snapshots "

@@ -37,9 +37,9 @@ class Validations:
         self.count = 0
         original = loader._load_source
 
-        def counted(path: Path, raw: bytes | None) -> Registry:
+        def counted(path: Path, raw: bytes | None, helper: bool = False) -> Registry:
             self.count += 1
-            return original(path, raw)
+            return original(path, raw, helper)
 
         monkeypatch.setattr(loader, "_load_source", counted)
 

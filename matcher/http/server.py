@@ -122,7 +122,7 @@ def serve(args: argparse.Namespace) -> int:
         # refused reload keeps the running snapshot). The validated registry goes to the
         # snapshot cache, from which every worker then reads it without validating again.
         try:
-            load_registry(Path(path), settings.snapshot_cache_folder())
+            load_registry(Path(path), settings.snapshot_cache_folder(), settings.validation_helper)
         except SnapshotError as exc:
             details = [d.as_dict() for d in exc.details[:20]]
             return _fail(exc.code, exc.message, details, 1)

@@ -52,6 +52,7 @@ def settings_loader(settings: Settings) -> Loader:
             settings.policy(),
             settings.index_backend,
             settings.snapshot_cache_folder(),
+            settings.validation_helper,
         )
 
     return load

@@ -186,8 +186,18 @@ class NotPlain(Exception):  # noqa: N818  # a signal to take the pydantic path, 
 
 def decode_listings(raw: Sequence[msgspec.Raw]) -> list[_Listing]:
     """The encoded listings `raw`, decoded and checked field by field, or NotPlain."""
+    return decode_array(joined(raw))
+
+
+def joined(raw: Sequence[msgspec.Raw]) -> bytes:
+    """Encoded listings as one JSON array."""
+    return b"[" + b",".join(raw) + b"]"
+
+
+def decode_array(encoded: bytes) -> list[_Listing]:
+    """A JSON array of listings (`joined`), decoded and checked field by field, or NotPlain."""
     try:
-        return _LISTINGS.decode(b"[" + b",".join(raw) + b"]")
+        return _LISTINGS.decode(encoded)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
         raise NotPlain(str(exc)) from None
 

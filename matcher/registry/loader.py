@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 import zlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -49,6 +49,7 @@ from matcher.registry.columnar import (
     NotPlain,
     convert_listings,
     decode_listings,
+    joined,
     plain_chunk,
 )
 from matcher.registry.columns import (
@@ -67,6 +68,7 @@ from matcher.registry.columns import (
     Registry,
     to_ordinal,
 )
+from matcher.registry.helper import Helper, HelperGone
 from matcher.registry.snapshot import DistrictLocation, Listing, PostcodeLocation
 from matcher.registry.strings import StrColumn
 from matcher.vocabulary.catalogue import lot_belongs_to
@@ -77,6 +79,10 @@ log = logging.getLogger("matcher.registry")
 
 MAX_REPORTED_ERRORS = 200
 CHUNK_LISTINGS = 4096  # listings decoded and checked together (a few MB of objects)
+# From this size of text (~27,000 listings of the usual size) a helper process decodes
+# chunks beside the loader; below, its start (~0.3 s, a fresh interpreter) saves too little.
+HELPER_MIN_BYTES = 24 << 20
+HELPER_QUEUE = 2  # chunks given to it at once: it starts the next as it answers one
 _LISTING = TypeAdapter(Listing)
 
 
@@ -113,12 +119,14 @@ def read_document(path: Path) -> Any:
         raise SnapshotError(f"registry file is not valid JSON: {name}: {exc}") from None
 
 
-def load_registry(path: Path, cache_dir: Path | None = None) -> Registry:
+def load_registry(path: Path, cache_dir: Path | None = None, helper: bool = True) -> Registry:
     """Read and validate a snapshot file into a Registry (version computed eagerly).
 
     With `cache_dir`, a registry validated before from the same bytes (by the same code) is
     read back from there instead, verified against its recorded digest; otherwise the file
     is validated and the result saved there for the next process (`matcher.registry.cache`).
+    `helper`: a text of `HELPER_MIN_BYTES` or more is decoded on two processes
+    (`matcher.registry.helper`); the registry is the same either way.
     """
     started = time.perf_counter()
     with collector_paused():
@@ -131,31 +139,35 @@ def load_registry(path: Path, cache_dir: Path | None = None) -> Registry:
             key = cache.source_key(raw, gzipped=str(path).endswith(".gz"))
         del raw  # from here `held` is the only reference: validation drops it when done
         if key is None or cache_dir is None:
-            registry = _validated(path, held)
+            registry = _validated(path, held, helper)
         else:
             found = cache.read(cache_dir, key)
-            registry = _validated_once(path, held, cache_dir, key) if found is None else found
+            if found is None:
+                found = _validated_once(path, held, cache_dir, key, helper)
+            registry = found
         _ = registry.version
     return_freed_memory()
     _log_loaded(path, registry, time.perf_counter() - started)
     return registry
 
 
-def _validated_once(path: Path, held: list[bytes | None], folder: Path, key: str) -> Registry:
+def _validated_once(
+    path: Path, held: list[bytes | None], folder: Path, key: str, helper: bool
+) -> Registry:
     """Validate and save, unless another process did while this one waited for the lock."""
     with cache.exclusive(folder, key):
         found = cache.read(folder, key)
         if found is not None:
             return found
-        registry = _validated(path, held)
+        registry = _validated(path, held, helper)
         cache.write(folder, key, registry)
         return registry
 
 
-def _validated(path: Path, held: list[bytes | None]) -> Registry:
+def _validated(path: Path, held: list[bytes | None], helper: bool) -> Registry:
     """`_load_source` on the bytes in `held` (taken out, so they are freed when read)."""
     started = time.perf_counter()
-    registry = _load_source(path, held.pop())
+    registry = _load_source(path, held.pop(), helper)
     _ = registry.digest
     fields = {"source": str(path), "listings": registry.size,
               "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
@@ -177,32 +189,45 @@ def return_freed_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _load_source(path: Path, raw: bytes | None) -> Registry:
-    """Validate the file's bytes `raw` (None when unreadable) into a Registry."""
+def _load_source(path: Path, raw: bytes | None, helper: bool = False) -> Registry:
+    """Validate the file's bytes `raw` (None when unreadable) into a Registry; `helper`:
+    with a helper process when its text is large (`matcher.registry.helper`)."""
     source = str(path)
+    gzipped = source.endswith(".gz")
+    large = raw is not None and _text_size(raw, gzipped) >= HELPER_MIN_BYTES
+    beside = Helper.start() if helper and large else None
     try:
-        if raw is None:
-            raise _Unusual("unreadable")
-        text = _inflated(raw) if source.endswith(".gz") else raw
-        del raw
-        parts = PARTS.decode(text)
-        document = {
-            "schema_version": json.loads(bytes(parts.schema_version)),
-            "generated_at": json.loads(bytes(parts.generated_at)),
-            "listings": [],
-        }
-        _envelope(document, source)
-        encoded = parts.listings
-        del parts
-        validation = _Validation(source)
-        for start in range(0, len(encoded), CHUNK_LISTINGS):
-            validation.add_encoded(encoded[start : start + CHUNK_LISTINGS])
-        del encoded, text  # the file's text goes before the whole-registry work
+        with beside or contextlib.nullcontext():  # started first: it imports while we inflate
+            if raw is None:
+                raise _Unusual("unreadable")
+            text = _inflated(raw) if gzipped else raw
+            del raw
+            parts = PARTS.decode(text)
+            document = {
+                "schema_version": json.loads(bytes(parts.schema_version)),
+                "generated_at": json.loads(bytes(parts.generated_at)),
+                "listings": [],
+            }
+            _envelope(document, source)
+            encoded = parts.listings
+            del parts
+            validation = _Validation(source)
+            size = CHUNK_LISTINGS
+            validation.add_all_encoded(
+                [encoded[i : i + size] for i in range(0, len(encoded), size)], beside
+            )
+            del encoded, text  # the file's text goes before the whole-registry work
     except (_Unusual, SnapshotError, msgspec.DecodeError, msgspec.ValidationError, ValueError):
         # Not the plain shape (or the top level is invalid, which must be reported after
         # any syntax error, as before): parse the whole file as always.
         return registry_from_document(read_document(path), source)
     return validation.finish(document)
+
+
+def _text_size(raw: bytes, gzipped: bool) -> int:
+    """The size of the file's text: its own, or for gzip the size its trailer gives (modulo
+    2**32, so a text beyond 4 GiB may read as small: it is then only decoded slower)."""
+    return int.from_bytes(raw[-4:], "little") if gzipped and len(raw) >= 4 else len(raw)
 
 
 # isal's stubs declare `error` as an instance: it is the exception class (IsalError).
@@ -300,16 +325,69 @@ class _Validation:
         self.errors: list[ErrorDetail] = []
         self.listings = 0
         self.chunks_by_model = 0
+        self.chunks_by_helper = 0
 
     def add_encoded(self, encoded: Sequence[msgspec.Raw]) -> None:
         """Validate the next listings, still JSON-encoded (see `add_parsed`)."""
-        if self.fast:
+        self._add_decoded(self._plain(encoded), encoded)
+
+    def add_all_encoded(
+        self, chunks: Sequence[Sequence[msgspec.Raw]], helper: Helper | None = None
+    ) -> None:
+        """`add_encoded` of each chunk in turn; with `helper` (a started helper process),
+        it decodes the chunks it is free to take while this process decodes the others
+        (`matcher.registry.helper`), and they are added in order all the same."""
+        if helper is None or not self.fast:
+            for encoded in chunks:
+                self.add_encoded(encoded)
+            return
+        n = len(chunks)
+        decoded: dict[int, Chunk | None] = {}  # by chunk: its columns, None if not plain
+        added = taken = 0  # chunks added in order; chunks decoded or given to the helper
+        at_helper: deque[int] = deque()  # the chunks it holds, in the order it answers
+        alive = True
+        while added < n:
             try:
-                self.columns.add(plain_chunk(decode_listings(encoded), self.memo))
-                self.listings += len(encoded)
-                return
-            except NotPlain:
-                pass
+                if alive and len(at_helper) < HELPER_QUEUE and taken < n and helper.ready():
+                    helper.send(joined(chunks[taken]))
+                    at_helper.append(taken)
+                    taken += 1
+                elif at_helper and (taken == n or helper.replied()):
+                    decoded[at_helper[0]] = helper.reply()
+                    at_helper.popleft()
+                elif taken < n:
+                    decoded[taken] = self._plain(chunks[taken])
+                    taken += 1
+            except HelperGone as exc:
+                why = {"source": self.source, "reason": str(exc)}
+                log.warning("validation helper stopped; validating the rest in this process",
+                            extra={"fields": why})  # fmt: skip
+                alive = False
+                for held in at_helper:
+                    decoded[held] = self._plain(chunks[held])
+                at_helper.clear()
+            while added in decoded:
+                self._add_decoded(decoded.pop(added), chunks[added])
+                added += 1
+        self.chunks_by_helper += helper.chunks
+        fields = {"source": self.source, "chunks": n, "helper_chunks": helper.chunks}
+        log.info("snapshot decoded with a helper process", extra={"fields": fields})
+
+    def _plain(self, encoded: Sequence[msgspec.Raw]) -> Chunk | None:
+        """The fast path's columns of a chunk, or None when it is not plain (or not fast)."""
+        if not self.fast:
+            return None
+        try:
+            return plain_chunk(decode_listings(encoded), self.memo)
+        except NotPlain:
+            return None
+
+    def _add_decoded(self, chunk: Chunk | None, encoded: Sequence[msgspec.Raw]) -> None:
+        """Add a chunk's columns, or validate it with the models when it had none."""
+        if chunk is not None:
+            self.columns.add(chunk)
+            self.listings += len(encoded)
+            return
         try:
             parsed = [json.loads(bytes(item)) for item in encoded]
         except (ValueError, RecursionError) as exc:

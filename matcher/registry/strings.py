@@ -414,24 +414,11 @@ def _cumulative(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 def _json_gathered(source: npt.NDArray[np.uint8], offsets: Ints, rows: Ints) -> bytes:
     """`"a", "b", "c"`: the strings at `rows` of a packed column (its UTF-8 `source` and
-    `offsets`) as JSON list items, when none needs an escape; numpy index arithmetic."""
-    if len(rows) == 0:
-        return b""
-    starts = offsets[:-1][rows].astype(np.int64)
-    lengths = offsets[1:][rows] - starts
-    # Item i is '"' + string + '"' + ', ' (the last without ', '); where each one starts:
-    first = np.zeros(len(rows), dtype=np.int64)
-    np.cumsum(lengths[:-1] + 4, out=first[1:])
-    out = np.empty(int(lengths.sum()) + 4 * len(rows) - 2, dtype=np.uint8)
-    out[first] = ord('"')
-    out[first + 1 + lengths] = ord('"')
-    out[first[:-1] + 2 + lengths[:-1]] = ord(",")
-    out[first[:-1] + 3 + lengths[:-1]] = ord(" ")
-    within = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
-        np.cumsum(lengths) - lengths, lengths
-    )
-    out[np.repeat(first + 1, lengths) + within] = source[np.repeat(starts, lengths) + within]
-    return out.tobytes()
+    `offsets`) as JSON list items, when none needs an escape (a compiled loop, imported
+    here so that building columns alone never imports numba)."""
+    from matcher.registry.gather import json_items
+
+    return json_items(source, offsets, rows)
 
 
 def as_str_column(value: Sequence[str], codable: bool = True) -> StrColumn:

@@ -29,6 +29,7 @@ import inspect
 import json
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -165,6 +166,8 @@ def child(path: Path, cache_dir: Path, backend: str, helper: bool = True) -> dic
     out["rss_after_load_mb"] = round(rss_bytes() / 1e6, 1)
     out["peak_rss_mb"] = round(peak_rss_bytes() / 1e6, 1)
     out["helper_peak_rss_mb"] = round(children_peak_rss_bytes() / 1e6, 1)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)  # the helper's, once it ended
+    out["helper_cpu_s"] = round(ended.ru_utime + ended.ru_stime, 3)
     out["helper_chunks"] = f"{decoded['helper_chunks']}/{decoded['chunks']}" if decoded else "-"
     out["snapshot_version"] = snapshot.version
     out["index_build_s"] = round(snapshot.index.build_seconds, 3)
@@ -249,8 +252,9 @@ def print_table(doc: dict[str, Any]) -> None:
             [f"{n:,}", "  with no helper process: s (CPU s)",
              f"{size['first_alone']['load_s']} ({size['first_alone'].get('load_cpu_s', '-')})"
              if "first_alone" in size else "-", "-"],
-            [f"{n:,}", "  helper process: chunks it decoded, its peak RSS MB",
-             f"{first.get('helper_chunks', '-')}, {first.get('helper_peak_rss_mb', '-')}", "-"],
+            [f"{n:,}", "  helper process: chunks it decoded, its CPU s, its peak RSS MB",
+             f"{first.get('helper_chunks', '-')}, {first.get('helper_cpu_s', '-')}, "
+             f"{first.get('helper_peak_rss_mb', '-')}", "-"],
             [f"{n:,}", "second worker s", second["load_s"],
              verdict("second_worker_s", n, second["load_s"])],
             [f"{n:,}", "  its CPU s", second.get("load_cpu_s", "-"), "-"],

@@ -398,6 +398,37 @@ def asgi_section(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def load_section(doc: dict[str, Any]) -> list[str]:
+    """`python -m benchmarks load`: a `.json.gz` to a serving snapshot, per size."""
+    from benchmarks.load import verdict
+
+    out = [
+        "## Snapshot load (`python -m benchmarks load`)",
+        "",
+        "Each worker a fresh process: the first with an empty snapshot cache (read, validate "
+        "with its helper process, columns, version, index), the second after it (from the "
+        "cache), and a first worker again with no helper process (one process, as before).",
+        "",
+    ]
+    rows = []
+    for size in doc["sizes"]:
+        n, first, second = size["listings"], size["first"], size["second"]
+        alone = size.get("first_alone", {})
+        rows.append([
+            f"{n:,}", first["load_s"], verdict("load_s", n, first["load_s"]),
+            alone.get("load_s", "-"), first.get("helper_chunks", "-"),
+            second["load_s"], verdict("second_worker_s", n, second["load_s"]),
+            first["rss_after_load_mb"], verdict("rss_after_load_mb", n, first["rss_after_load_mb"]),
+            first["peak_rss_mb"], verdict("peak_rss_mb", n, first["peak_rss_mb"]),
+            first.get("helper_peak_rss_mb", "-"),
+        ])  # fmt: skip
+    headers = ["listings", "first worker s", "target", "no helper s", "helper chunks",
+               "second worker s", "target", "RSS after MB", "target", "peak MB", "target",
+               "helper peak MB"]  # fmt: skip
+    out += [md_table(headers, rows), ""]
+    return out
+
+
 def steal_lines(docs: dict[str, dict[str, Any] | None]) -> list[str]:
     """A line giving each suite's CPU steal (`benchmarks.stats.steal_percent`), if any."""
     parts = [
@@ -420,6 +451,7 @@ def write_report(folder: Path = RESULTS) -> Path:
     pg = _load(folder, "postgis.json")
     http = _load(folder, "http.json")
     asgi = _load(folder, "asgi.json")
+    load = _load(folder, "load.json")
     src = (core or pg or http or {"machine": machine()})["machine"]
     lines = [
         "# Benchmark results",
@@ -436,7 +468,7 @@ def write_report(folder: Path = RESULTS) -> Path:
         "",
     ]
     lines += steal_lines(
-        {"core": core, "load": _load(folder, "load.json"), "PostGIS": pg, "http": http,
+        {"core": core, "load": load, "PostGIS": pg, "http": http,
          "asgi": asgi, "feedback": _load(folder, "feedback.json")}
     )  # fmt: skip
     if core:
@@ -445,6 +477,8 @@ def write_report(folder: Path = RESULTS) -> Path:
         lines += core_section(core)
     if pg:
         lines += postgis_section(pg)
+    if load:
+        lines += load_section(load)
     if http:
         plot_http(http, folder / "http_latency.png")
         lines += http_section(http)

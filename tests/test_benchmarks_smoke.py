@@ -234,6 +234,8 @@ def test_load_suite_reports_both_workers_and_memory(tmp_path: Path) -> None:
     _run("load", "--sizes", "2000", "--workdir", str(tmp_path / "work"), "--out", str(out))
     (size,) = _json(out)["sizes"]
     assert size["listings"] == 2000 and size["same_version"]
+    # A toy file starts no helper process; the one-process run is there for the comparison.
+    assert size["first"]["helper_chunks"] == "-" and size["first_alone"]["load_s"] > 0
     for worker in (size["first"], size["second"]):
         assert worker["load_s"] > 0 and worker["peak_rss_mb"] >= worker["rss_before_mb"] > 0
         assert set(worker["registry_bytes_mb"]) == {"numeric", "text", "lookup"}

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from distributed import Client, LocalCluster
+from distributed.client import FutureCancelledError
 
 from matcher.batch.demo_referrals import generate_referrals
 from matcher.batch.distributed import (
@@ -132,3 +134,28 @@ def test_command_prints_what_matcher_sufficiency_prints(
     remote = capsys.readouterr().out
     assert json.loads(local)["referrals"]  # a real answer, not two empty ones
     assert remote == local
+
+
+def test_a_batch_whose_tasks_lost_the_snapshot_runs_once_more(
+    client: Client,
+    index: RegistryIndex,
+    referrals: list[ShortlistRequest],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cancellation from Dask (its memory manager dropped a scattered copy while another
+    worker fetched it): the batch is run again and gives the in-process figures."""
+    gather = client.gather
+    calls: list[int] = []
+
+    def lost_once(futures: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise FutureCancelledError("analyse_part-0", "lost dependencies")
+        return gather(futures)
+
+    monkeypatch.setattr(client, "gather", lost_once)
+    batch = referrals[:120]
+    assert analyse_distributed(client, index, batch, RADII, MAX_RADIUS) == analyse(
+        index, batch, RADII, MAX_RADIUS
+    )
+    assert len(calls) == 2

@@ -29,6 +29,7 @@ import dataclasses
 import pickle
 import re
 from collections import defaultdict
+from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING, Any
 
 from matcher.batch.sufficiency import ReferralSupply, analyse
@@ -131,6 +132,35 @@ def analyse_distributed(
     """
     if not requests:
         return []
+    try:
+        results = _run_parts(client, index, requests, radii_miles, max_radius_miles,
+                             partition_size, stats)  # fmt: skip
+    except CancelledError:
+        # Dask's memory manager may drop a worker's copy of the scattered snapshot while
+        # another worker fetches it ("lost dependencies": seen once in the test suite);
+        # the tasks only read, so the batch runs once more from a fresh scatter.
+        results = _run_parts(client, index, requests, radii_miles, max_radius_miles,
+                             partition_size, stats)  # fmt: skip
+    failures = [r for r in results if isinstance(r, PartFailure)]
+    if failures:
+        raise min(failures, key=lambda f: f.position).error()
+    by_position: list[ReferralSupply | None] = [None] * len(requests)
+    for part_supply in results:
+        for supply in part_supply if isinstance(part_supply, list) else []:
+            by_position[supply.position] = supply
+    return [s for s in by_position if s is not None]
+
+
+def _run_parts(
+    client: Client,
+    index: RegistryIndex,
+    requests: list[ShortlistRequest],
+    radii_miles: list[float],
+    max_radius_miles: float,
+    partition_size: int | None,
+    stats: dict[str, Any] | None,
+) -> list[list[ReferralSupply] | PartFailure]:
+    """Scatter the snapshot, run every partition, and gather what each gave."""
     workers = max(1, len(client.scheduler_info()["workers"]))
     size = partition_size or max(1000, -(-len(requests) // (workers * 8)))
     parts = partitions(requests, size)
@@ -153,18 +183,11 @@ def analyse_distributed(
         )
         for n, part in enumerate(parts)
     ]
-    results = client.gather(futures)
+    results: list[list[ReferralSupply] | PartFailure] = client.gather(futures)
     if stats is not None:
         stats["partitions"] = len(parts)
         stats["workers_used"] = len({w for ws in client.who_has(futures).values() for w in ws})
-    failures = [r for r in results if isinstance(r, PartFailure)]
-    if failures:
-        raise min(failures, key=lambda f: f.position).error()
-    by_position: list[ReferralSupply | None] = [None] * len(requests)
-    for part_supply in results:
-        for supply in part_supply if isinstance(part_supply, list) else []:
-            by_position[supply.position] = supply
-    return [s for s in by_position if s is not None]
+    return results
 
 
 def sufficiency_distributed(

@@ -7,11 +7,12 @@ one pass rather than one error per attempt.
 How a file is read (see README "The registry snapshot"): msgspec splits the document into
 its top-level values and the listings, still encoded (no objects yet); listings are then
 decoded and checked a chunk at a time straight into columns (`matcher.registry.columnar`),
-so at most one chunk's objects are alive. A chunk the fast path does not accept (anything
-invalid, or valid but not in plain JSON form) is validated with the pydantic models, which
-produce the errors; a file msgspec cannot split (malformed, NaN, a byte-order mark, ...)
-is parsed whole with `json.loads` as before. Either way the registry and every error
-message are the ones the models alone give.
+so only a few chunks' objects are alive at once (for a large file, a helper process
+decodes some of the chunks: `matcher.registry.helper`). A chunk the fast path does not
+accept (anything invalid, or valid but not in plain JSON form) is validated with the
+pydantic models, which produce the errors; a file msgspec cannot split (malformed, NaN, a
+byte-order mark, ...) is parsed whole with `json.loads` as before. Either way the registry
+and every error message are the ones the models alone give.
 """
 
 from __future__ import annotations

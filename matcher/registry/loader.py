@@ -251,7 +251,7 @@ def _inflated(data: bytes) -> bytes:
         raise _Unusual("not gzip")
     inflate = isal_zlib.decompressobj(wbits=31)
     # The trailer holds the size mod 2**32; deflate never inflates beyond ~1032x.
-    size = min(int.from_bytes(data[-4:], "little"), 1032 * len(data))
+    size = min(_text_size(data, gzipped=True), 1032 * len(data))
     try:
         out = inflate.decompress(data, size + 1)  # one byte more than the trailer's size
     except _ISAL_ERROR as exc:
@@ -326,7 +326,6 @@ class _Validation:
         self.errors: list[ErrorDetail] = []
         self.listings = 0
         self.chunks_by_model = 0
-        self.chunks_by_helper = 0
 
     def add_encoded(self, encoded: Sequence[msgspec.Raw]) -> None:
         """Validate the next listings, still JSON-encoded (see `add_parsed`)."""
@@ -370,7 +369,6 @@ class _Validation:
             while added in decoded:
                 self._add_decoded(decoded.pop(added), chunks[added])
                 added += 1
-        self.chunks_by_helper += helper.chunks
         fields = {"source": self.source, "chunks": n, "helper_chunks": helper.chunks}
         log.info("snapshot decoded with a helper process", extra={"fields": fields})
 
